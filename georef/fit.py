@@ -1,0 +1,225 @@
+"""From tie points to one global correction, its quality figures, and the SAR's new geotransform.
+
+Tie points live on the reference grid: ``reference_xy`` is where a feature truly is, ``sar_grid_xy`` where
+the SAR shows it under its current georeferencing, both in reference-grid pixels (x, y), corners at
+integers. The robust model maps ``sar_grid_xy → reference_xy``; as a map → map affine in the reference
+CRS it is the correction. The new SAR geotransform is then fitted, on the inliers, from SAR pixel → true
+position in the SAR's own CRS, so a SAR in another CRS than the reference needs no special case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from affine import Affine
+from pyproj import Transformer
+from rasterio.crs import CRS
+from shapely.geometry import MultiPoint, Polygon
+
+from sarlign.errors import FitRefusedError
+from sarlign.georef.robust import ModelKind, apply, fit_least_squares, msac
+
+
+@dataclass(frozen=True)
+class TiePoints:
+    """N tie points (see module docstring); ``tile_id`` (N,) names the tile each came from."""
+
+    reference_xy: np.ndarray
+    sar_grid_xy: np.ndarray
+    score: np.ndarray
+    tile_id: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+@dataclass(frozen=True)
+class FitGates:
+    """Thresholds a fit must pass before anything is written."""
+
+    inlier_threshold_px: float = 5.0
+    min_inliers: int = 20
+    max_rmse_px: float = 3.0
+    min_spread: float = 0.1  # inliers' convex hull area / overlap area
+    min_cells: int = 3  # of the 3 × 3 cells over the overlap's bounds, how many must hold inliers
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Figures that say how far the fit can be trusted (pixels are reference-grid pixels)."""
+
+    tie_points: int
+    inliers: int
+    inlier_ratio: float
+    rmse_px: float
+    rmse_m: float
+    check_rmse_px: float
+    check_rmse_m: float
+    spread: float
+    cells: int
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The correction as a map → map affine in the reference CRS, and its readable parts."""
+
+    matrix: Affine
+    shift_m: tuple[float, float]  # at the centre of the overlap, (east, north) in CRS units
+    shift_px: tuple[float, float]
+    rotation_deg: float
+    scale: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class GlobalFit:
+    """The outcome of the georef stage."""
+
+    kind: ModelKind
+    model: np.ndarray  # (2, 3), sar_grid_xy -> reference_xy, reference-grid pixels
+    inliers: np.ndarray  # (N,) bool
+    residuals_px: np.ndarray  # (N,)
+    quality: Quality
+    correction: Correction
+    new_transform: Affine
+    refusals: list[str] = field(default_factory=list)
+
+
+def _cross_validated_rmse(src: np.ndarray, dst: np.ndarray, kind: ModelKind, folds: int = 5, seed: int = 0) -> float:
+    """RMSE of each inlier predicted by a model fitted without it (k-fold hold-out), pixels."""
+    order = np.random.default_rng(seed).permutation(len(src))
+    errors = []
+    for k in range(folds):
+        held = order[k::folds]
+        kept = np.setdiff1d(order, held)
+        if len(held) == 0 or len(kept) < 3:
+            continue
+        model = fit_least_squares(src[kept], dst[kept], kind)
+        errors.append(np.linalg.norm(apply(model, src[held]) - dst[held], axis=1))
+    return float(np.sqrt(np.mean(np.concatenate(errors) ** 2))) if errors else math.nan
+
+
+def _occupied_cells(points: np.ndarray, bounds: tuple[float, float, float, float]) -> int:
+    """How many cells of a 3 × 3 division of ``bounds`` (pixels) hold at least one point."""
+    x0, y0, x1, y1 = bounds
+    cx = np.clip(((points[:, 0] - x0) / max(x1 - x0, 1e-9) * 3).astype(int), 0, 2)
+    cy = np.clip(((points[:, 1] - y0) / max(y1 - y0, 1e-9) * 3).astype(int), 0, 2)
+    return len(set(zip(cx.tolist(), cy.tolist())))
+
+
+def _correction(model: np.ndarray, reference_transform: Affine, centre_px: tuple[float, float]) -> Correction:
+    pixel_model = Affine(*model[0], *model[1])
+    matrix = reference_transform * pixel_model * ~reference_transform
+    cx, cy = reference_transform * centre_px
+    moved = matrix * (cx, cy)
+    a, b, d, e = matrix.a, matrix.b, matrix.d, matrix.e
+    sx, sy = math.hypot(a, d), math.hypot(b, e)
+    res_x, res_y = abs(reference_transform.a), abs(reference_transform.e)
+    shift_m = (moved[0] - cx, moved[1] - cy)
+    return Correction(
+        matrix=matrix,
+        shift_m=shift_m,
+        shift_px=(shift_m[0] / res_x, -shift_m[1] / res_y),
+        rotation_deg=math.degrees(math.atan2(d, a)),
+        scale=(sx, sy),
+    )
+
+
+def new_sar_transform(
+    sar_grid_xy: np.ndarray,
+    reference_xy: np.ndarray,
+    reference_transform: Affine,
+    reference_crs: CRS,
+    sar_transform: Affine,
+    sar_crs: CRS,
+    kind: ModelKind,
+) -> Affine:
+    """Fit the SAR's geotransform from its pixels to the true positions of the (inlier) tie points.
+
+    ``sar_grid_xy`` is located in the SAR's own pixels through the current georeferencing; ``reference_xy``
+    gives the true map position. For ``translation`` only the offset changes; for ``affine`` all six terms.
+    """
+    to_sar = Transformer.from_crs(reference_crs, sar_crs, always_xy=True)
+    seen = np.column_stack(to_sar.transform(*(reference_transform * sar_grid_xy.T)))
+    sar_px = np.column_stack((~sar_transform) * seen.T)
+    truth = np.column_stack(to_sar.transform(*(reference_transform * reference_xy.T)))
+    if kind == "translation":
+        linear = np.array([[sar_transform.a, sar_transform.b], [sar_transform.d, sar_transform.e]])
+        offset = (truth - sar_px @ linear.T).mean(axis=0)
+        return Affine(linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1])
+    model = fit_least_squares(sar_px, truth, "affine")
+    return Affine(*model[0], *model[1])
+
+
+def fit_global(
+    ties: TiePoints,
+    overlap_px: Polygon,
+    reference_transform: Affine,
+    reference_crs: CRS,
+    sar_transform: Affine,
+    sar_crs: CRS,
+    kind: ModelKind = "affine",
+    gates: FitGates = FitGates(),
+    seed: int = 0,
+) -> GlobalFit:
+    """Robust global fit with quality gates.
+
+    Args:
+        overlap_px: the footprints' overlap in reference-grid pixels (for the spread figures).
+    Raises:
+        FitRefusedError: the fit fails a gate; the message lists every failed gate.
+    """
+    minimum = max(gates.min_inliers, 3)
+    if len(ties) < minimum:
+        raise FitRefusedError(f"only {len(ties)} tie points were found; at least {minimum} are needed")
+    robust = msac(ties.sar_grid_xy, ties.reference_xy, kind, gates.inlier_threshold_px, seed=seed, weights=ties.score)
+    inl = robust.inliers
+    src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
+    pixel_m = (abs(reference_transform.a) + abs(reference_transform.e)) / 2
+    rmse = float(np.sqrt(np.mean(robust.residuals[inl] ** 2))) if inl.any() else math.nan
+    check = _cross_validated_rmse(src, dst, kind, seed=seed) if inl.sum() >= 10 else math.nan
+    hull = MultiPoint(dst).convex_hull if inl.sum() >= 3 else Polygon()
+    spread = float(hull.area / overlap_px.area) if overlap_px.area > 0 else 0.0
+    cells = _occupied_cells(dst, overlap_px.bounds) if inl.any() else 0
+    quality = Quality(
+        tie_points=len(ties),
+        inliers=int(inl.sum()),
+        inlier_ratio=float(inl.mean()),
+        rmse_px=rmse,
+        rmse_m=rmse * pixel_m,
+        check_rmse_px=check,
+        check_rmse_m=check * pixel_m,
+        spread=spread,
+        cells=cells,
+    )
+    refusals = _refusals(quality, gates, kind)
+    if refusals:
+        raise FitRefusedError("the fit is not trustworthy: " + "; ".join(refusals))
+    centre = shapely.centroid(overlap_px)
+    return GlobalFit(
+        kind=kind,
+        model=robust.model,
+        inliers=inl,
+        residuals_px=robust.residuals,
+        quality=quality,
+        correction=_correction(robust.model, reference_transform, (centre.x, centre.y)),
+        new_transform=new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
+    )
+
+
+def _refusals(q: Quality, gates: FitGates, kind: ModelKind) -> list[str]:
+    reasons = []
+    if q.inliers < gates.min_inliers:
+        reasons.append(f"{q.inliers} inliers < {gates.min_inliers}")
+    if not q.rmse_px <= gates.max_rmse_px:
+        reasons.append(f"inlier RMSE {q.rmse_px:.2f} px > {gates.max_rmse_px} px")
+    if math.isfinite(q.check_rmse_px) and q.check_rmse_px > gates.max_rmse_px:
+        reasons.append(f"held-out RMSE {q.check_rmse_px:.2f} px > {gates.max_rmse_px} px")
+    if kind == "affine" and (q.spread < gates.min_spread or q.cells < gates.min_cells):
+        reasons.append(
+            f"inliers clustered (hull {q.spread:.0%} of the overlap, {q.cells}/9 cells; need "
+            f"{gates.min_spread:.0%} and {gates.min_cells})"
+        )
+    return reasons

@@ -1,0 +1,71 @@
+"""The matcher interface: a tile pair in, correspondences with scores out.
+
+Coordinates are pixel (x, y) = (column, row) in the reference tile's frame, corners at integers (a pixel's
+centre is at +0.5). The SAR tile is on the same grid as the reference, grown by ``margin`` pixels on each
+side; SAR positions are given in the reference tile's frame too, so ``sar_xy - reference_xy`` is the
+displacement of the SAR content relative to the reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Correspondences:
+    """N tie points of one tile pair (numpy, float64).
+
+    Attributes:
+        reference_xy: (N, 2) positions in the reference tile, pixels.
+        sar_xy: (N, 2) positions of the same features in the SAR, in the reference tile's frame, pixels.
+        score: (N,) match quality in [0, 1], higher is better (the matcher documents its meaning).
+    """
+
+    reference_xy: np.ndarray
+    sar_xy: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def shifted(self, dx: float, dy: float) -> Correspondences:
+        """The same points moved by (dx, dy) pixels, e.g. from tile to scene coordinates."""
+        offset = np.array([dx, dy])
+        return Correspondences(self.reference_xy + offset, self.sar_xy + offset, self.score)
+
+    @staticmethod
+    def concatenate(parts: list[Correspondences]) -> Correspondences:
+        if not parts:
+            return Correspondences(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
+        return Correspondences(
+            np.concatenate([p.reference_xy for p in parts]),
+            np.concatenate([p.sar_xy for p in parts]),
+            np.concatenate([p.score for p in parts]),
+        )
+
+
+class Matcher(Protocol):
+    """Finds correspondences between a reference tile and the SAR around it."""
+
+    name: str
+
+    def match(
+        self,
+        reference: torch.Tensor,
+        reference_valid: torch.Tensor,
+        sar: torch.Tensor,
+        sar_valid: torch.Tensor,
+    ) -> Correspondences:
+        """Match one tile pair.
+
+        Args:
+            reference: (H, W) float32 in [0, 1].
+            reference_valid: (H, W) bool.
+            sar: (H + 2m, W + 2m) float32 in [0, 1], same grid, ``m`` = margin pixels on each side.
+            sar_valid: (H + 2m, W + 2m) bool.
+        """
+        ...

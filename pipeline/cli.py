@@ -1,0 +1,237 @@
+"""The ``sarlign`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import sarlign
+from sarlign.errors import SarlignError
+from sarlign.georef.fit import FitGates
+from sarlign.models import registry
+from sarlign.pipeline.cluster import dask_client
+from sarlign.pipeline.plan import RegisterOptions
+from sarlign.tiling.screening import ScreeningThresholds
+
+app = typer.Typer(
+    help="Co-register Sentinel-1 SAR to Sentinel-2 optical scenes.\n\n"
+    "Exit codes: 0 success; 1 unexpected failure; 2 bad input or usage; 3 fit refused as untrustworthy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sarlign {sarlign.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Co-register Sentinel-1 SAR to Sentinel-2 optical scenes."""
+
+
+@contextmanager
+def _failures_to_exit_codes() -> Iterator[None]:
+    try:
+        yield
+    except SarlignError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator:
+    if quiet:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    if not text:
+        return None
+    try:
+        return tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected band numbers like 1 or 4,3,2, got {text!r}") from None
+
+
+def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
+    """KEY=VALUE strings to (key, value) pairs; values are read as int, float or bool when they look so."""
+    parsed = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}")
+        value: object = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                pass
+        if text in ("true", "false"):
+            value = text == "true"
+        parsed.append((key, value))
+    return tuple(parsed)
+
+
+def _summary(report: dict) -> Table:
+    c, q = report["correction"], report["quality"]
+    table = Table(title="sarlign register", show_header=False)
+    table.add_row("shift", f"{c['shift_m'][0]:+.2f} m E, {c['shift_m'][1]:+.2f} m N  ({c['shift_px'][0]:+.2f}, {c['shift_px'][1]:+.2f}) px")
+    table.add_row("rotation / scale", f"{c['rotation_deg']:+.4f}°  x{c['scale'][0]:.5f}, x{c['scale'][1]:.5f}")
+    table.add_row("tie points", f"{q['inliers']} inliers of {q['tie_points']} ({q['inlier_ratio']:.0%})")
+    table.add_row("RMSE", f"{q['rmse_px']:.2f} px ({q['rmse_m']:.2f} m); held-out {q['check_rmse_px']:.2f} px")
+    t = report["tiles"]
+    table.add_row("tiles", f"{t['matched']} matched, {t['screened']} screened, {t['no_match']} unmatched, {t['outside']} outside")
+    table.add_row("time", f"{report['timings']['total_s']:.1f} s")
+    table.add_row("outputs", "\n".join(report["outputs"].values()))
+    return table
+
+
+@app.command()
+def register(
+    reference: Path = typer.Argument(..., help="Reference optical raster (e.g. Sentinel-2 B08 GeoTIFF); any GDAL-readable file with a CRS."),
+    sar: Path = typer.Argument(..., help="Moving SAR raster (e.g. Sentinel-1 VV GeoTIFF); may be in another CRS and pixel size."),
+    output: Path = typer.Option(..., "-o", "--output", help="Co-registered SAR (COG). The report (.json), tie points (.gpkg) and, with --resample, OUTPUT_resampled.tif go beside it."),
+    reference_bands: Optional[str] = typer.Option(None, "--reference-bands", help="Reference band(s), 1-based, comma-separated. Default: all bands, each scaled to its 2-98% range, averaged to grey."),
+    sar_band: int = typer.Option(1, "--sar-band", help="SAR band to match (1-based); every band is written to the output."),
+    sar_scale: str = typer.Option("auto", "--sar-scale", help="SAR values: linear (power/amplitude, taken to dB), db, or auto (dB if any value is negative)."),
+    sar_nodata: Optional[float] = typer.Option(None, "--sar-nodata", help="SAR nodata value, overriding the file's."),
+    matcher: str = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`)."),
+    matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128."),
+    transform: str = typer.Option("affine", "--transform", help="Global model: affine or translation."),
+    tile_size: int = typer.Option(512, "--tile-size", help="Tile side in reference pixels."),
+    tile_overlap: int = typer.Option(0, "--tile-overlap", help="Overlap between neighbouring tiles in reference pixels."),
+    max_shift: int = typer.Option(40, "--max-shift", help="Largest misregistration searched for, in reference pixels."),
+    min_inliers: int = typer.Option(FitGates.min_inliers, "--min-inliers", help="Refuse a fit with fewer inlier tie points."),
+    max_rmse: float = typer.Option(FitGates.max_rmse_px, "--max-rmse", help="Refuse a fit whose inlier or held-out RMSE exceeds this (reference pixels)."),
+    inlier_threshold: float = typer.Option(FitGates.inlier_threshold_px, "--inlier-threshold", help="Residual (reference pixels) below which a tie point is an inlier."),
+    min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
+    min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
+    resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: start a local cluster)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
+    from sarlign.pipeline.register import register_pair
+
+    if transform not in ("affine", "translation"):
+        raise typer.BadParameter("--transform must be affine or translation")
+    if sar_scale not in ("auto", "linear", "db"):
+        raise typer.BadParameter("--sar-scale must be auto, linear or db")
+    options = RegisterOptions(
+        reference_bands=_parse_bands(reference_bands),
+        sar_band=sar_band,
+        sar_scale=sar_scale,  # type: ignore[arg-type]
+        sar_nodata=sar_nodata,
+        matcher=matcher,
+        matcher_options=_parse_matcher_options(matcher_option),
+        transform=transform,  # type: ignore[arg-type]
+        tile_size=tile_size,
+        tile_overlap=tile_overlap,
+        max_shift=max_shift,
+        screening=ScreeningThresholds(min_valid, min_structure),
+        gates=FitGates(inlier_threshold, min_inliers, max_rmse),
+        resample=resample,
+        device=device,
+    )
+    if matcher not in registry.available():
+        raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
+    with _failures_to_exit_codes(), dask_client(scheduler, workers) as client, _progress("tiles", quiet) as progress:
+        report = register_pair(str(reference), str(sar), output, options, client, overwrite, progress)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    elif not quiet:
+        err.print(_summary(report))
+
+
+def _eval_table(summary: dict, checkpoints: dict) -> Table:
+    table = Table(title=f"sarlign eval — {summary['pairs']} pairs, {summary['cases']} cases")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("pairs with spread < 1 px", f"{summary['share_spread_under_1px']:.0%}"),
+        ("pairs with spread < 0.5 px", f"{summary['share_spread_under_0.5px']:.0%}"),
+        ("max spread (px)", f"{max(summary['spread_px'].values()):.2f}"),
+        ("cases within 1 / 2 / 5 / 8 px", " / ".join(f"{summary['share_within'][f'{k}px']:.0%}" for k in (1, 2, 5, 8))),
+        ("median / max case RMSE (px)", f"{summary['median_rmse_px']:.2f} / {summary['max_rmse_px']:.2f}"),
+        ("bias x, y (px)", f"{summary['bias_px'][0]:+.2f}, {summary['bias_px'][1]:+.2f}"),
+        ("refused fits", str(summary["refused"])),
+        ("inliers per case / inlier ratio", f"{summary['inliers_per_case']:.0f} / {summary['inlier_ratio']:.0%}"),
+        ("seconds per case", f"{summary['seconds_per_case']:.1f}"),
+    ]
+    if checkpoints:
+        rows.append(("Rosenheim check-point RMSE before → after (px)", f"{checkpoints['rmse_before_px']:.2f} → {checkpoints['rmse_after_px']:.2f}"))
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+@app.command("eval")
+def evaluate(
+    data: Path = typer.Argument(..., help="Folder holding pairs/volkov_s1s2 (aligned pairs) and geotiff/cfog (Rosenheim check points)."),
+    matcher: str = typer.Option("cfog", "--matcher", help="Matcher to evaluate."),
+    matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figures and every case's residuals as JSON here."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the generated cases and outputs here (default: a temporary folder)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random misregistrations."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+) -> None:
+    """Measure registration precision and accuracy on real aligned pairs (T, A and X cases per pair)."""
+    import tempfile
+
+    from sarlign.pipeline.evaluate import evaluate_checkpoints, evaluate_pairs, summarise
+
+    options = RegisterOptions(matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), max_shift=80)
+    with tempfile.TemporaryDirectory(prefix="sarlign-eval-") as tmp, _failures_to_exit_codes():
+        folder = workdir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        with dask_client(scheduler, workers) as client:
+            with _progress("cases", quiet) as progress:
+                results = evaluate_pairs(data, folder, client, options, seed, progress)
+            checkpoints = evaluate_checkpoints(data, folder, client, options)
+    summary = summarise(results)
+    if output:
+        payload = {"matcher": matcher, "seed": seed, "summary": summary, "rosenheim": checkpoints,
+                   "residuals": results.to_dict(data="list")}
+        output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    if not quiet:
+        err.print(_eval_table(summary, checkpoints))
+
+
+@app.command()
+def matchers() -> None:
+    """List the available matchers."""
+    for name, summary in registry.available().items():
+        typer.echo(f"{name}\t{summary}")
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

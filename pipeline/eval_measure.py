@@ -1,0 +1,73 @@
+"""Measuring a registration: phase correlation of the registered SAR against the aligned original.
+
+Both images are the same SAR (one resampled), so phase correlation is exact up to resampling; the
+residual it finds is where the registration put the SAR relative to the dataset's stated alignment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+
+
+def read_on_grid(path: Path, crs: CRS, transform: Affine, width: int, height: int) -> np.ndarray:
+    """Band 1 of ``path`` warped (bilinear) onto the grid, float64, NaN where it has no data."""
+    with rasterio.open(path) as src, WarpedVRT(
+        src, crs=crs, transform=transform, width=width, height=height, resampling=Resampling.bilinear,
+        src_nodata=src.nodata, nodata=np.nan, dtype="float32",
+    ) as vrt:
+        return vrt.read(1).astype(np.float64)
+
+
+def phase_correlation(moving: np.ndarray, fixed: np.ndarray) -> tuple[float, float]:
+    """Shift (dx, dy) in pixels such that ``moving(p) ≈ fixed(p - shift)``: a feature of ``fixed`` at p
+    appears at p + shift in ``moving``. Hann-windowed; sub-pixel by a parabola through the peak."""
+    h, w = fixed.shape
+    window = np.outer(np.hanning(h), np.hanning(w))
+    a = np.fft.fft2((moving - moving.mean()) * window)
+    b = np.fft.fft2((fixed - fixed.mean()) * window)
+    cross = a * np.conj(b)
+    surface = np.fft.fftshift(np.real(np.fft.ifft2(cross / np.maximum(np.abs(cross), 1e-12))))
+    iy, ix = np.unravel_index(np.argmax(surface), surface.shape)
+
+    def refine(minus: float, centre: float, plus: float) -> float:
+        curvature = minus - 2 * centre + plus
+        return 0.0 if curvature >= 0 else float(np.clip(0.5 * (minus - plus) / curvature, -0.5, 0.5))
+
+    sx = refine(surface[iy, ix - 1], surface[iy, ix], surface[iy, (ix + 1) % w]) if 0 < ix else 0.0
+    sy = refine(surface[iy - 1, ix], surface[iy, ix], surface[(iy + 1) % h, ix]) if 0 < iy else 0.0
+    return ix + sx - w // 2, iy + sy - h // 2
+
+
+def window_residuals(registered: np.ndarray, original: np.ndarray, grid: int = 5, size: int = 128) -> np.ndarray:
+    """Residual (dx, dy) px in ``grid``×``grid`` windows of ``size`` spread over the interior (15–85 %).
+
+    Returns (grid², 2); NaN rows for windows where the registered image has no data.
+    """
+    h, w = original.shape
+    out = np.full((grid * grid, 2), np.nan)
+    for k, (cy, cx) in enumerate((cy, cx) for cy in np.linspace(0.15, 0.85, grid) for cx in np.linspace(0.15, 0.85, grid)):
+        y0, x0 = int(cy * h) - size // 2, int(cx * w) - size // 2
+        moving = registered[y0 : y0 + size, x0 : x0 + size]
+        if np.isnan(moving).any():
+            continue
+        out[k] = phase_correlation(moving, original[y0 : y0 + size, x0 : x0 + size])
+    return out
+
+
+def checkpoint_residuals(points: np.ndarray, reference_transform: Affine, sar_transform: Affine) -> np.ndarray:
+    """Residuals (N, 2), in reference pixels, of check points under a SAR geotransform.
+
+    ``points`` (N, 4) holds x_ref, y_ref, x_sar, y_sar as pixel indices (pixel centres at +0.5 in the
+    corner-based geotransforms): each SAR point is taken to the map by ``sar_transform`` and back into
+    reference pixels, and compared with where the reference shows it.
+    """
+    centres = points + 0.5
+    seen = (~reference_transform) * (sar_transform * (centres[:, 2], centres[:, 3]))
+    return np.column_stack(seen) - centres[:, :2]

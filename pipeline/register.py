@@ -1,0 +1,208 @@
+"""The scene-pair job: plan → match tiles on Dask → robust global fit → outputs, all or nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from distributed import Client, as_completed
+
+from sarlign.errors import InputError
+from sarlign.georef.fit import GlobalFit, TiePoints, fit_global
+from sarlign.georef.raster_out import write_regeoreferenced_cog, write_resampled_cog
+from sarlign.georef.staging import staged
+from sarlign.georef.tiepoints import write_tie_points, write_tiles
+from sarlign.models.base import Correspondences
+from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
+from sarlign.pipeline.report import build_report, write_report
+from sarlign.pipeline.tasks import TileResult, match_tile, tile_status
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where one registration writes: the COG, its JSON report, the tie-point GeoPackage, the warped COG."""
+
+    raster: Path
+    report: Path
+    tie_points: Path
+    resampled: Path
+
+    @staticmethod
+    def beside(raster: Path) -> OutputPaths:
+        stem = raster.with_suffix("")
+        return OutputPaths(
+            raster,
+            stem.with_name(stem.name + ".json"),
+            stem.with_name(stem.name + ".gpkg"),
+            stem.with_name(stem.name + "_resampled.tif"),
+        )
+
+
+def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool, resample: bool) -> None:
+    """Refuse to overwrite an input, or an existing output unless ``overwrite``."""
+    targets = [outputs.raster, outputs.report, outputs.tie_points] + ([outputs.resampled] if resample else [])
+    resolved_inputs = {Path(p).resolve() for p in inputs}
+    for target in targets:
+        if target.resolve() in resolved_inputs:
+            raise InputError(str(target), "the output would overwrite an input")
+        if target.exists() and not overwrite:
+            raise InputError(str(target), "exists already (pass --overwrite to replace it)")
+    if not outputs.raster.parent.is_dir():
+        raise InputError(str(outputs.raster.parent), "the output folder does not exist")
+
+
+def match_tiles(
+    client: Client, plan: Plan, options: RegisterOptions, progress: ProgressCallback | None = None
+) -> list[TileResult]:
+    """Run every recipe of the plan on the cluster; results come back in the plan's tile order."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    threads = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) // workers)
+    futures = client.map(
+        match_tile,
+        plan.recipes,
+        matcher=options.matcher,
+        matcher_options=options.matcher_options,
+        thresholds=options.screening,
+        device=options.device,
+        torch_threads=1 if threads == 1 else 0,
+        pure=False,
+    )
+    order = {f.key: i for i, f in enumerate(futures)}
+    results: list[TileResult | None] = [None] * len(futures)
+    for done, future in enumerate(as_completed(futures), start=1):
+        results[order[future.key]] = future.result()
+        if progress:
+            progress(done, len(futures))
+    return [r for r in results if r is not None]
+
+
+def collect_tie_points(results: list[TileResult]) -> TiePoints:
+    """All tiles' correspondences as one set of tie points, each labelled with its tile."""
+    parts = [r.matches for r in results]
+    merged = Correspondences.concatenate(parts)
+    tile_ids = np.concatenate([np.full(len(p), r.tile_id, dtype=object) for r, p in zip(results, parts)] or [[]])
+    return TiePoints(merged.reference_xy, merged.sar_xy, merged.score, tile_ids.astype(object))
+
+
+def write_outputs(
+    plan: Plan,
+    options: RegisterOptions,
+    fit: GlobalFit,
+    ties: TiePoints,
+    results: list[TileResult],
+    outputs: OutputPaths,
+    timings: dict[str, float],
+    job_started: float,
+) -> dict:
+    """Write every output under temporary names, then rename them into place together; return the report."""
+    finals = [outputs.raster, outputs.tie_points, outputs.report] + ([outputs.resampled] if options.resample else [])
+    started = time.perf_counter()
+    with staged(*finals) as temps:
+        raster_tmp, gpkg_tmp, report_tmp = temps[:3]
+        write_regeoreferenced_cog(plan.sar.path, fit.new_transform, raster_tmp)
+        if options.resample:
+            ref = plan.reference
+            write_resampled_cog(raster_tmp, ref.crs, ref.transform, ref.width, ref.height, temps[3])
+        _write_geopackage(plan, fit, ties, results, gpkg_tmp)
+        timings["write_s"] = time.perf_counter() - started
+        timings["total_s"] = time.perf_counter() - job_started
+        report = build_report(plan, options, fit, ties, results, outputs, timings)
+        write_report(report, report_tmp)
+    return report
+
+
+def _write_geopackage(plan: Plan, fit: GlobalFit, ties: TiePoints, results: list[TileResult], path: Path) -> None:
+    ref = plan.reference
+    crs_wkt = ref.crs.to_wkt()
+    pixel_m = (abs(ref.transform.a) + abs(ref.transform.e)) / 2
+    map_xy = np.column_stack(ref.transform * ties.reference_xy.T)
+    # Where the SAR showed each tie point before correction, in map coordinates of the reference CRS.
+    seen_xy = np.column_stack(ref.transform * ties.sar_grid_xy.T)
+    write_tie_points(
+        path,
+        crs_wkt,
+        map_xy,
+        {
+            "tile_id": ties.tile_id.astype(str).astype(object),
+            "ref_col": ties.reference_xy[:, 0],
+            "ref_row": ties.reference_xy[:, 1],
+            "sar_grid_col": ties.sar_grid_xy[:, 0],
+            "sar_grid_row": ties.sar_grid_xy[:, 1],
+            "sar_map_x": seen_xy[:, 0],
+            "sar_map_y": seen_xy[:, 1],
+            "residual_px": fit.residuals_px,
+            "residual_m": fit.residuals_px * pixel_m,
+            "score": ties.score,
+            "inlier": fit.inliers,
+        },
+    )
+    by_id = {r.tile_id: r for r in results}
+    inlier_ids = ties.tile_id[fit.inliers]
+    statuses, reasons, counts, inliers = [], [], [], []
+    for tile in plan.tiles:
+        result = by_id.get(tile.tile_id)
+        status, reason = tile_status(result)
+        statuses.append(status)
+        reasons.append(reason)
+        counts.append(len(result.matches) if result else 0)
+        inliers.append(int(np.sum(inlier_ids == tile.tile_id)))
+    write_tiles(
+        path,
+        crs_wkt,
+        [t.polygon(ref.transform) for t in plan.tiles],
+        {
+            "tile_id": np.array([t.tile_id for t in plan.tiles], dtype=object),
+            "status": np.array(statuses, dtype=object),
+            "reason": np.array(reasons, dtype=object),
+            "tie_points": np.array(counts),
+            "inliers": np.array(inliers),
+        },
+    )
+
+
+def register_pair(
+    reference: str,
+    sar: str,
+    output: Path,
+    options: RegisterOptions,
+    client: Client,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Register ``sar`` to ``reference`` and write the outputs beside ``output``; returns the report.
+
+    Raises:
+        InputError: bad input or output path (nothing written).
+        FitRefusedError: the correspondences do not support a trustworthy fit (nothing written).
+    """
+    outputs = OutputPaths.beside(Path(output))
+    check_outputs(outputs, [reference, sar], overwrite, options.resample)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    plan = plan_pair(reference, sar, options)
+    timings["plan_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    results = match_tiles(client, plan, options, progress)
+    timings["match_s"] = time.perf_counter() - t1
+    timings["tile_read_s_sum"] = sum(r.read_s for r in results)
+    timings["tile_match_s_sum"] = sum(r.match_s for r in results)
+    t2 = time.perf_counter()
+    ties = collect_tie_points(results)
+    fit = fit_global(
+        ties,
+        plan.overlap_px,
+        plan.reference.transform,
+        plan.reference.crs,
+        plan.sar.transform,
+        plan.sar.crs,
+        options.transform,
+        options.gates,
+        options.seed,
+    )
+    timings["fit_s"] = time.perf_counter() - t2
+    return write_outputs(plan, options, fit, ties, results, outputs, timings, t0)

@@ -1,0 +1,81 @@
+"""The per-tile task that runs on Dask workers: read a tile pair, screen it, match it.
+
+Inputs are a recipe and plain options; the result is a few small arrays. The matcher is built once per
+worker process (cached), and torch's thread count is set so that workers do not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from sarlign.models import registry
+from sarlign.models.base import Correspondences, Matcher
+from sarlign.tiling.reading import read_tile_pair
+from sarlign.tiling.recipe import TileRecipe
+from sarlign.tiling.screening import Screening, ScreeningThresholds, screen
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """What one tile gives back: its screening, its correspondences (reference-grid pixels) and timings."""
+
+    tile_id: str
+    screening: Screening
+    matches: Correspondences
+    read_s: float
+    match_s: float
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → 'cuda' where a GPU is visible, else 'cpu'."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@lru_cache(maxsize=8)
+def _matcher(name: str, options: tuple[tuple[str, object], ...], device: str, threads: int) -> Matcher:
+    if threads > 0:
+        torch.set_num_threads(threads)
+    return registry.build(name, device=resolve_device(device), **dict(options))
+
+
+def match_tile(
+    recipe: TileRecipe,
+    matcher: str,
+    matcher_options: tuple[tuple[str, object], ...],
+    thresholds: ScreeningThresholds,
+    device: str = "auto",
+    torch_threads: int = 0,
+) -> TileResult:
+    """Read, screen and match one tile; correspondences are returned in reference-grid pixels."""
+    started = time.perf_counter()
+    pair = read_tile_pair(recipe)
+    read_s = time.perf_counter() - started
+    screening = screen(pair, thresholds)
+    matches = Correspondences.concatenate([])
+    if screening.accepted:
+        model = _matcher(matcher, matcher_options, device, torch_threads)
+        found = model.match(
+            torch.from_numpy(pair.reference),
+            torch.from_numpy(pair.reference_valid),
+            torch.from_numpy(pair.sar),
+            torch.from_numpy(pair.sar_valid),
+        )
+        matches = found.shifted(recipe.window.col_off, recipe.window.row_off)
+    return TileResult(recipe.tile_id, screening, matches, read_s, time.perf_counter() - started - read_s)
+
+
+def tile_status(result: TileResult | None) -> tuple[str, str]:
+    """(status, reason) of a tile: 'outside', 'screened', 'no_match' or 'matched'."""
+    if result is None:
+        return "outside", "less than 5% of the tile lies in the overlap"
+    if not result.screening.accepted:
+        return "screened", result.screening.reason
+    if len(result.matches) == 0:
+        return "no_match", "no template passed the peak tests"
+    return "matched", ""

@@ -1,0 +1,96 @@
+"""Worker-side reading of a tile pair from a recipe.
+
+Each worker thread keeps its datasets and warped views open (one per file), so a file is opened once per
+worker, not once per tile. The SAR is read through a ``WarpedVRT`` onto the (margin-extended) reference
+grid: only the pixels a tile needs are warped, never the whole scene.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
+
+
+@dataclass(frozen=True)
+class TilePair:
+    """Pixels of one tile pair, scaled to [0, 1] (float32), with validity masks (bool).
+
+    ``reference`` is (H, W); ``sar`` is (H + 2·margin, W + 2·margin) on the same grid, its pixel
+    (margin, margin) lying on the reference tile's pixel (0, 0).
+    """
+
+    reference: np.ndarray
+    reference_valid: np.ndarray
+    sar: np.ndarray
+    sar_valid: np.ndarray
+    margin: int
+
+
+@lru_cache(maxsize=64)
+def _open(path: str, thread: int) -> rasterio.DatasetReader:
+    return rasterio.open(path)
+
+
+@lru_cache(maxsize=64)
+def _warped(path: str, nodata: float | None, grid: ReferenceGrid, thread: int) -> WarpedVRT:
+    src = _open(path, thread)
+    options = dict(
+        crs=CRS.from_wkt(grid.crs_wkt),
+        transform=grid.transform,
+        width=grid.width,
+        height=grid.height,
+        resampling=Resampling.bilinear,
+    )
+    if nodata is None:  # no nodata value: an alpha band marks where the SAR has no data
+        return WarpedVRT(src, add_alpha=True, **options)
+    return WarpedVRT(src, src_nodata=nodata, nodata=nodata, **options)
+
+
+def _scaled_mean(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each band (B, H, W) to [0, 1] and average them; valid where every band is valid."""
+    valid = ~np.ma.getmaskarray(data).any(axis=0)
+    raw = np.ma.getdata(data)
+    if source.nodata is not None:
+        valid &= ~(raw == source.nodata).any(axis=0)
+    valid &= np.isfinite(raw).all(axis=0)
+    scaled = np.mean([s.to_unit(band) for s, band in zip(source.scalings, raw)], axis=0)
+    return np.where(valid, scaled, 0.0).astype(np.float32), valid
+
+
+def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Reference pixels of ``window`` (reference grid): scaled grey (H, W) float32 and validity (H, W)."""
+    src = _open(source.path, threading.get_ident())
+    data = src.read(list(source.bands), window=window, masked=True)
+    return _scaled_mean(data, source)
+
+
+def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """SAR pixels warped onto ``grid`` for ``window`` (in ``grid``'s pixels): scaled (H, W) and validity."""
+    vrt = _warped(source.path, source.nodata, grid, threading.get_ident())
+    data = vrt.read(list(source.bands), window=window, masked=True)
+    if source.nodata is None:
+        alpha = vrt.read(vrt.count, window=window)
+        data = np.ma.masked_array(np.ma.getdata(data), np.ma.getmaskarray(data) | (alpha == 0))
+    return _scaled_mean(data, source)
+
+
+def read_tile_pair(recipe: TileRecipe) -> TilePair:
+    """Read the reference tile and the SAR around it, both on the reference grid."""
+    reference, reference_valid = read_reference(recipe.reference, recipe.window)
+    m = recipe.margin
+    w = recipe.window
+    # In the extended grid, reference pixel (x, y) sits at (x + m, y + m): the SAR window starting at the
+    # tile's own offsets therefore begins m pixels before the tile on each axis.
+    sar_window = Window(w.col_off, w.row_off, w.width + 2 * m, w.height + 2 * m)
+    sar, sar_valid = read_sar_on_grid(recipe.sar, recipe.grid.extended(m), sar_window)
+    return TilePair(reference, reference_valid, sar, sar_valid, m)
