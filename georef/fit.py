@@ -19,6 +19,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from shapely.geometry import MultiPoint, Polygon
 
+from sarlign.coords import map_points
 from sarlign.errors import FitRefusedError
 from sarlign.georef.robust import ModelKind, apply, fit_least_squares, msac
 
@@ -111,9 +112,9 @@ def _occupied_cells(points: np.ndarray, bounds: tuple[float, float, float, float
 
 def _correction(model: np.ndarray, reference_transform: Affine, centre_px: tuple[float, float]) -> Correction:
     pixel_model = Affine(*model[0], *model[1])
-    matrix = reference_transform * pixel_model * ~reference_transform
-    cx, cy = reference_transform * centre_px
-    moved = matrix * (cx, cy)
+    matrix = reference_transform @ pixel_model @ ~reference_transform
+    cx, cy = reference_transform @ centre_px
+    moved = matrix @ (cx, cy)
     a, b, d, e = matrix.a, matrix.b, matrix.d, matrix.e
     sx, sy = math.hypot(a, d), math.hypot(b, e)
     res_x, res_y = abs(reference_transform.a), abs(reference_transform.e)
@@ -142,9 +143,9 @@ def new_sar_transform(
     gives the true map position. For ``translation`` only the offset changes; for ``affine`` all six terms.
     """
     to_sar = Transformer.from_crs(reference_crs, sar_crs, always_xy=True)
-    seen = np.column_stack(to_sar.transform(*(reference_transform * sar_grid_xy.T)))
-    sar_px = np.column_stack((~sar_transform) * seen.T)
-    truth = np.column_stack(to_sar.transform(*(reference_transform * reference_xy.T)))
+    seen = np.column_stack(to_sar.transform(*map_points(reference_transform, sar_grid_xy).T))
+    sar_px = map_points(~sar_transform, seen)
+    truth = np.column_stack(to_sar.transform(*map_points(reference_transform, reference_xy).T))
     if kind == "translation":
         linear = np.array([[sar_transform.a, sar_transform.b], [sar_transform.d, sar_transform.e]])
         offset = (truth - sar_px @ linear.T).mean(axis=0)

@@ -13,6 +13,7 @@ No weights: it works out of the box and is the fallback and baseline for the lea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ class CfogMatcher:
     min_valid: float = 0.9
     device: str = "cpu"
     name: str = "cfog"
+    MIN_TILE: ClassVar[int] = 32  # narrower tiles (slivers of the overlap) hold too little to match
 
     def margin(self, max_shift: int) -> int:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px (a multiple of the pool)."""
@@ -58,6 +60,8 @@ class CfogMatcher:
         """See :class:`sarlign.models.base.Matcher`; scores are peak NCC values in [0, 1]."""
         device = torch.device(self.device)
         h, w = reference.shape
+        if min(h, w) < self.MIN_TILE:
+            return Correspondences.concatenate([])
         m = (sar.shape[0] - h) // 2
         ref_valid = reference_valid.to(device)
         sar_ok = sar_valid.to(device)

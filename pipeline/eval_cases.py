@@ -45,7 +45,7 @@ def make_cases(sar: Path, folder: Path, rng: np.random.Generator, limits: CaseLi
     cases: dict[str, dict] = {}
 
     dx, dy = rng.uniform(-limits.shift, limits.shift, 2)
-    path = _write(folder / f"{sar.stem}_T.tif", data, crs, transform * Affine.translation(dx, dy), None)
+    path = _write(folder / f"{sar.stem}_T.tif", data, crs, transform @ Affine.translation(dx, dy), None)
     cases["T"] = {"path": path, "shift_px": [dx, dy]}
 
     angle = rng.uniform(-limits.rotation, limits.rotation)
@@ -54,15 +54,15 @@ def make_cases(sar: Path, folder: Path, rng: np.random.Generator, limits: CaseLi
     centre = (width / 2, height / 2)
     warp = (
         Affine.translation(tx, ty)
-        * Affine.rotation(angle, pivot=centre)
-        * Affine.translation(*centre)
-        * Affine.scale(scale)
-        * Affine.translation(-centre[0], -centre[1])
+        @ Affine.rotation(angle, pivot=centre)
+        @ Affine.translation(*centre)
+        @ Affine.scale(scale)
+        @ Affine.translation(-centre[0], -centre[1])
     )
     warped = np.full((height, width), NODATA, dtype=np.float32)
     # Output pixel p takes the input at warp(p): the content moves by warp⁻¹, the geotransform stays.
     reproject(data.astype(np.float32), warped, src_transform=transform, src_crs=crs,
-              dst_transform=transform * warp, dst_crs=crs, dst_nodata=NODATA, resampling=Resampling.bilinear)
+              dst_transform=transform @ warp, dst_crs=crs, dst_nodata=NODATA, resampling=Resampling.bilinear)
     path = _write(folder / f"{sar.stem}_A.tif", warped, crs, transform, NODATA)
     cases["A"] = {"path": path, "rotation_deg": angle, "scale": scale, "shift_px": [tx, ty]}
 
@@ -72,6 +72,6 @@ def make_cases(sar: Path, folder: Path, rng: np.random.Generator, limits: CaseLi
     reproject(data.astype(np.float32), geographic, src_transform=transform, src_crs=crs,
               dst_transform=geo_transform, dst_crs="EPSG:4326", dst_nodata=NODATA, resampling=Resampling.bilinear)
     gx, gy = rng.uniform(-limits.shift, limits.shift, 2)
-    path = _write(folder / f"{sar.stem}_X.tif", geographic, "EPSG:4326", geo_transform * Affine.translation(gx, gy), NODATA)
+    path = _write(folder / f"{sar.stem}_X.tif", geographic, "EPSG:4326", geo_transform @ Affine.translation(gx, gy), NODATA)
     cases["X"] = {"path": path, "shift_px": [gx, gy]}
     return cases

@@ -15,6 +15,8 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
+from sarlign.coords import map_points
+
 
 def read_on_grid(path: Path, crs: CRS, transform: Affine, width: int, height: int) -> np.ndarray:
     """Band 1 of ``path`` warped (bilinear) onto the grid, float64, NaN where it has no data."""
@@ -69,5 +71,5 @@ def checkpoint_residuals(points: np.ndarray, reference_transform: Affine, sar_tr
     reference pixels, and compared with where the reference shows it.
     """
     centres = points + 0.5
-    seen = (~reference_transform) * (sar_transform * (centres[:, 2], centres[:, 3]))
-    return np.column_stack(seen) - centres[:, :2]
+    seen = map_points(~reference_transform, map_points(sar_transform, centres[:, 2:]))
+    return seen - centres[:, :2]

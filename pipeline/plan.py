@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.geometry import Polygon
 
+from sarlign.coords import map_points
 from sarlign.errors import InputError
 from sarlign.georef.fit import FitGates
 from sarlign.georef.robust import ModelKind
@@ -14,7 +15,7 @@ from sarlign.models import registry
 from sarlign.tiling.grid import Tile, overlap_window, tile_grid
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scaling import SarScale, band_scaling
-from sarlign.tiling.scene import RasterInfo, check_bands, map_points, open_raster, overlap_in_reference_crs
+from sarlign.tiling.scene import RasterInfo, check_bands, open_raster, overlap_in_reference_crs
 from sarlign.tiling.screening import ScreeningThresholds
 
 MIN_TILE_COVERAGE = 0.05  # tiles with less of their area inside the overlap are not read at all

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from distributed import Client, as_completed
 
+from sarlign.coords import map_points
 from sarlign.errors import InputError
 from sarlign.georef.fit import GlobalFit, TiePoints, fit_global
 from sarlign.georef.raster_out import write_regeoreferenced_cog, write_resampled_cog
@@ -120,9 +121,9 @@ def _write_geopackage(plan: Plan, fit: GlobalFit, ties: TiePoints, results: list
     ref = plan.reference
     crs_wkt = ref.crs.to_wkt()
     pixel_m = (abs(ref.transform.a) + abs(ref.transform.e)) / 2
-    map_xy = np.column_stack(ref.transform * ties.reference_xy.T)
+    map_xy = map_points(ref.transform, ties.reference_xy)
     # Where the SAR showed each tie point before correction, in map coordinates of the reference CRS.
-    seen_xy = np.column_stack(ref.transform * ties.sar_grid_xy.T)
+    seen_xy = map_points(ref.transform, ties.sar_grid_xy)
     write_tie_points(
         path,
         crs_wkt,

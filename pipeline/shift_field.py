@@ -33,7 +33,7 @@ def shift_field(
     centre_x = np.zeros(cols)
     centre_y = np.zeros(rows)
     for t in tiles:
-        cx, cy = transform * (t.window.col_off + t.window.width / 2, t.window.row_off + t.window.height / 2)
+        cx, cy = transform @ (t.window.col_off + t.window.width / 2, t.window.row_off + t.window.height / 2)
         centre_x[t.col], centre_y[t.row] = cx, cy
         if t.tile_id in tile_shift:
             dx[t.row, t.col], dy[t.row, t.col] = tile_shift[t.tile_id]

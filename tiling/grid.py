@@ -6,6 +6,7 @@ integers). Tile polygons are in the reference CRS.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from affine import Affine
@@ -35,7 +36,12 @@ class Tile:
 
 def overlap_window(overlap: Polygon, transform: Affine, width: int, height: int) -> Window:
     """The smallest whole-pixel window of the reference grid that contains ``overlap`` (reference CRS)."""
-    window = from_bounds(*overlap.bounds, transform=transform).round_offsets(op="floor").round_lengths(op="ceil")
+    exact = from_bounds(*overlap.bounds, transform=transform)
+    # Grow outward to whole pixels (a tolerance keeps float noise from adding a pixel).
+    col0, row0 = math.floor(exact.col_off + 1e-6), math.floor(exact.row_off + 1e-6)
+    col1 = math.ceil(exact.col_off + exact.width - 1e-6)
+    row1 = math.ceil(exact.row_off + exact.height - 1e-6)
+    window = Window(col0, row0, col1 - col0, row1 - row0)
     full = Window(0, 0, width, height)
     try:
         return window.intersection(full)

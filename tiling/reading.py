@@ -1,12 +1,13 @@
 """Worker-side reading of a tile pair from a recipe.
 
-Each worker thread keeps its datasets and warped views open (one per file), so a file is opened once per
-worker, not once per tile. The SAR is read through a ``WarpedVRT`` onto the (margin-extended) reference
+Each worker thread keeps its datasets and warped views open (one per file and version), so a file is
+opened once per worker, not once per tile. The SAR is read through a ``WarpedVRT`` onto the (margin-extended) reference
 grid: only the pixels a tile needs are warped, never the whole scene.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,14 +37,24 @@ class TilePair:
     margin: int
 
 
+def _version(path: str) -> tuple[int, int]:
+    """(modification time, size) of a local file, so a file replaced at the same path is opened afresh;
+    (0, 0) for GDAL virtual paths (/vsis3/..., /vsicurl/...), which are taken as immutable."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 @lru_cache(maxsize=64)
-def _open(path: str, thread: int) -> rasterio.DatasetReader:
+def _open(path: str, version: tuple[int, int], thread: int) -> rasterio.DatasetReader:
     return rasterio.open(path)
 
 
 @lru_cache(maxsize=64)
-def _warped(path: str, nodata: float | None, grid: ReferenceGrid, thread: int) -> WarpedVRT:
-    src = _open(path, thread)
+def _warped(path: str, version: tuple[int, int], nodata: float | None, grid: ReferenceGrid, thread: int) -> WarpedVRT:
+    src = _open(path, version, thread)
     options = dict(
         crs=CRS.from_wkt(grid.crs_wkt),
         transform=grid.transform,
@@ -69,14 +80,14 @@ def _scaled_mean(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndar
 
 def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """Reference pixels of ``window`` (reference grid): scaled grey (H, W) float32 and validity (H, W)."""
-    src = _open(source.path, threading.get_ident())
+    src = _open(source.path, _version(source.path), threading.get_ident())
     data = src.read(list(source.bands), window=window, masked=True)
     return _scaled_mean(data, source)
 
 
 def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """SAR pixels warped onto ``grid`` for ``window`` (in ``grid``'s pixels): scaled (H, W) and validity."""
-    vrt = _warped(source.path, source.nodata, grid, threading.get_ident())
+    vrt = _warped(source.path, _version(source.path), source.nodata, grid, threading.get_ident())
     data = vrt.read(list(source.bands), window=window, masked=True)
     if source.nodata is None:
         alpha = vrt.read(vrt.count, window=window)

@@ -27,7 +27,7 @@ class ReferenceGrid:
         """The same grid grown by ``margin`` pixels on every side (pixel (0, 0) moves to (-margin, -margin))."""
         return ReferenceGrid(
             self.crs_wkt,
-            self.transform * Affine.translation(-margin, -margin),
+            self.transform @ Affine.translation(-margin, -margin),
             self.width + 2 * margin,
             self.height + 2 * margin,
         )

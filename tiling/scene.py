@@ -18,6 +18,7 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
 from shapely.geometry import Polygon, box
 
+from sarlign.coords import map_points
 from sarlign.errors import InputError
 
 
@@ -51,16 +52,9 @@ class RasterInfo:
         if CRS.from_user_input(crs) == self.crs:
             return in_own_crs
         to_crs = Transformer.from_crs(self.crs, crs, always_xy=True)
-        return shapely.transform(in_own_crs, lambda xy: _stack(*to_crs.transform(xy[:, 0], xy[:, 1])))
+        return shapely.transform(in_own_crs, lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
 
 
-def map_points(transform: Affine, xy: np.ndarray) -> np.ndarray:
-    """Map (N, 2) points (x, y) through an affine ``transform``; returns (N, 2)."""
-    return _stack(*(transform * (xy[:, 0], xy[:, 1])))
-
-
-def _stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.column_stack([x, y])
 
 
 def open_raster(path: str, role: str) -> RasterInfo:

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 def crop(source: Path, destination: Path, offset_px: tuple[float, float] = (0.0, 0.0)) -> None:
     with rasterio.open(source) as src:
         data = src.read(window=WINDOW)
-        transform = src.window_transform(WINDOW) * Affine.translation(*offset_px)
+        transform = src.window_transform(WINDOW) @ Affine.translation(*offset_px)
         profile = src.profile | dict(width=WINDOW.width, height=WINDOW.height, transform=transform,
                                      tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=2)
     with rasterio.open(destination, "w", **profile) as dst:

@@ -1,0 +1,114 @@
+"""The CFOG coarse-to-fine matcher, on a synthetic pattern and on a real Sentinel-1/2 pair (Volkov 101)."""
+
+import numpy as np
+import pytest
+import torch
+
+from sarlign.models import registry
+from sarlign.models.cfog import CfogMatcher
+
+
+def _texture(h, w, seed=0):
+    """Smooth random texture in [0, 1]: noise box-blurred twice with a 5-px kernel."""
+    x = torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(seed))
+    for _ in range(2):
+        x = torch.nn.functional.avg_pool2d(x, 5, stride=1, padding=2, count_include_pad=False)
+    x = (x - x.min()) / (x.max() - x.min())
+    return x[0, 0]
+
+
+def _cut(image: torch.Tensor, x0: int, y0: int, size: int, margin: int, dx: int, dy: int):
+    """Reference tile at (x0, y0) and the SAR tile around it whose content is displaced by (dx, dy)."""
+    reference = image[y0 : y0 + size, x0 : x0 + size]
+    sy, sx = y0 - margin - dy, x0 - margin - dx
+    assert sy >= 0 and sx >= 0
+    sar = image[sy : sy + size + 2 * margin, sx : sx + size + 2 * margin]
+    assert sar.shape == (size + 2 * margin, size + 2 * margin)
+    return reference, sar
+
+
+def _valid(t: torch.Tensor) -> torch.Tensor:
+    return torch.ones(t.shape, dtype=torch.bool)
+
+
+def test_margin_is_a_multiple_of_the_pool_and_covers_the_search():
+    m = CfogMatcher()
+    for shift in (0, 7, 20, 40):
+        margin = m.margin(shift)
+        assert margin % m.coarse_factor == 0
+        assert margin >= shift + m.search
+    assert CfogMatcher().margin(20) == 36
+
+
+@pytest.mark.parametrize("dx,dy", [(0, 0), (-9, 13), (17, 4)])
+def test_exact_integer_shift_of_synthetic_texture(dx, dy):
+    """Same texture on both sides, SAR displaced by (dx, dy): every tie point shows exactly that shift."""
+    matcher = CfogMatcher()
+    m = matcher.margin(20)
+    reference, sar = _cut(_texture(400, 400), 60, 60, 256, m, dx, dy)
+    c = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    assert len(c) >= 4
+    d = c.sar_xy - c.reference_xy
+    np.testing.assert_allclose(d, np.tile([dx, dy], (len(c), 1)), atol=0.2)
+    assert ((c.score >= matcher.min_peak) & (c.score <= 1)).all()
+    # Tie points sit at template centres inside the tile.
+    assert (c.reference_xy >= 0).all() and (c.reference_xy <= 256).all()
+
+
+def test_invalid_reference_half_gives_no_tie_points_there():
+    """Templates over invalid reference pixels are dropped."""
+    matcher = CfogMatcher()
+    m = matcher.margin(20)
+    reference, sar = _cut(_texture(400, 400, 1), 60, 60, 256, m, 3, -2)
+    valid = _valid(reference)
+    valid[:, :128] = False
+    c = matcher.match(reference * valid, valid, sar, _valid(sar))
+    assert len(c) > 0
+    assert (c.reference_xy[:, 0] > 128).all()
+
+
+def test_correspondences_shifted_and_concatenated():
+    matcher = CfogMatcher()
+    m = matcher.margin(10)
+    reference, sar = _cut(_texture(300, 300, 2), 50, 50, 128, m, 2, 1)
+    c = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    moved = c.shifted(512, 1024)
+    np.testing.assert_allclose(moved.reference_xy - c.reference_xy, np.tile([512, 1024], (len(c), 1)))
+    np.testing.assert_allclose(moved.sar_xy - moved.reference_xy, c.sar_xy - c.reference_xy)
+    both = type(c).concatenate([c, moved])
+    assert len(both) == 2 * len(c)
+    assert len(type(c).concatenate([])) == 0
+
+
+def test_real_volkov_pair_known_shift(shared_file, png_grey):
+    """Optical vs SAR crop of Volkov 101 with the SAR displaced by (7, −5): recovered within 5 px in median."""
+    optical = torch.from_numpy(png_grey(shared_file("pairs/volkov_s1s2/volkov_101_opt.png")))
+    sar_full = torch.from_numpy(png_grey(shared_file("pairs/volkov_s1s2/volkov_101_sar.png")))
+    matcher = CfogMatcher()
+    m = matcher.margin(20)
+    dx, dy = 7, -5
+    reference, _ = _cut(optical, 48, 48, 448, m, dx, dy)
+    _, sar = _cut(sar_full, 48, 48, 448, m, dx, dy)
+    c = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    assert len(c) >= 20
+    median = np.median(c.sar_xy - c.reference_xy, axis=0)
+    assert abs(median[0] - dx) < 5 and abs(median[1] - dy) < 5
+    assert ((c.score >= matcher.min_peak) & (c.score <= 1)).all()
+
+
+def test_registry_builds_cfog_and_rejects_unknown():
+    assert "cfog" in registry.available()
+    built = registry.build("cfog", search=6)
+    assert isinstance(built, CfogMatcher) and built.search == 6 and built.name == "cfog"
+    with pytest.raises(KeyError, match="unknown matcher"):
+        registry.build("no-such-matcher")
+
+
+def test_tile_narrower_than_coarse_pool_does_not_crash():
+    matcher = CfogMatcher()
+    m = matcher.margin(20)
+    reference, sar = _cut(_texture(400, 400, 3), 60, 60, 128, m, 2, 1)
+    reference = reference[:, :3]
+    sar = sar[:, : 3 + 2 * m]
+    c = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    assert len(c) == 0 or np.isfinite(c.sar_xy).all()
