@@ -20,27 +20,25 @@ def write_tie_points(
 ) -> None:
     """Write the tie-point layer: points at the true positions ``map_xy`` (N, 2), one attribute per field."""
     geometry = shapely.to_wkb(shapely.points(map_xy)) if len(map_xy) else np.array([], dtype=object)
-    write(
-        str(destination),
-        geometry,
-        list(fields.values()),
-        list(fields.keys()),
-        layer=TIE_POINT_LAYER,
-        driver="GPKG",
-        crs=crs_wkt,
-        geometry_type="Point",
-    )
+    _write_layer(destination, TIE_POINT_LAYER, "Point", crs_wkt, geometry, fields)
 
 
 def write_tiles(destination: Path, crs_wkt: str, polygons: list, fields: dict[str, np.ndarray]) -> None:
     """Add the tile layer (one polygon per tile with its status and reason) to the same GeoPackage."""
+    _write_layer(destination, TILE_LAYER, "Polygon", crs_wkt, shapely.to_wkb(np.array(polygons, dtype=object)), fields)
+
+
+def _write_layer(
+    destination: Path, layer: str, geometry_type: str, crs_wkt: str, geometry_wkb: np.ndarray, fields: dict[str, np.ndarray]
+) -> None:
+    """Write one layer (WKB geometries plus attribute columns) into the GeoPackage, adding it beside others."""
     write(
         str(destination),
-        shapely.to_wkb(np.array(polygons, dtype=object)),
+        geometry_wkb,
         list(fields.values()),
         list(fields.keys()),
-        layer=TILE_LAYER,
+        layer=layer,
         driver="GPKG",
         crs=crs_wkt,
-        geometry_type="Polygon",
+        geometry_type=geometry_type,
     )

@@ -137,7 +137,7 @@ def register(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
-    from sarlign.pipeline.register import register_pair
+    from sarlign.pipeline.register import prepare, run
 
     if transform not in ("affine", "translation"):
         raise typer.BadParameter("--transform must be affine or translation")
@@ -161,8 +161,10 @@ def register(
     )
     if matcher not in registry.available():
         raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
-    with _failures_to_exit_codes(), dask_client(scheduler, workers) as client, _progress("tiles", quiet) as progress:
-        report = register_pair(str(reference), str(sar), output, options, client, overwrite, progress)
+    with _failures_to_exit_codes():
+        job = prepare(str(reference), str(sar), output, options, overwrite)  # fail fast, before the cluster starts
+        with dask_client(scheduler, workers) as client, _progress("tiles", quiet) as progress:
+            report = run(job, client, progress)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     elif not quiet:

@@ -19,7 +19,8 @@ from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
 from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
 from sarlign.pipeline.report import build_report, write_report
-from sarlign.pipeline.tasks import TileResult, match_tile, tile_status
+from sarlign.pipeline.outcome import Outcome
+from sarlign.pipeline.tasks import TileResult, match_tile
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -90,17 +91,9 @@ def collect_tie_points(results: list[TileResult]) -> TiePoints:
     return TiePoints(merged.reference_xy, merged.sar_xy, merged.score, tile_ids.astype(object))
 
 
-def write_outputs(
-    plan: Plan,
-    options: RegisterOptions,
-    fit: GlobalFit,
-    ties: TiePoints,
-    results: list[TileResult],
-    outputs: OutputPaths,
-    timings: dict[str, float],
-    job_started: float,
-) -> dict:
+def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:
     """Write every output under temporary names, then rename them into place together; return the report."""
+    plan, options, fit = outcome.plan, outcome.options, outcome.fit
     finals = [outputs.raster, outputs.tie_points, outputs.report] + ([outputs.resampled] if options.resample else [])
     started = time.perf_counter()
     with staged(*finals) as temps:
@@ -109,15 +102,16 @@ def write_outputs(
         if options.resample:
             ref = plan.reference
             write_resampled_cog(raster_tmp, ref.crs, ref.transform, ref.width, ref.height, temps[3])
-        _write_geopackage(plan, fit, ties, results, gpkg_tmp)
+        _write_geopackage(outcome, gpkg_tmp)
         timings["write_s"] = time.perf_counter() - started
         timings["total_s"] = time.perf_counter() - job_started
-        report = build_report(plan, options, fit, ties, results, outputs, timings)
+        report = build_report(outcome, outputs, timings)
         write_report(report, report_tmp)
     return report
 
 
-def _write_geopackage(plan: Plan, fit: GlobalFit, ties: TiePoints, results: list[TileResult], path: Path) -> None:
+def _write_geopackage(outcome: Outcome, path: Path) -> None:
+    plan, fit, ties = outcome.plan, outcome.fit, outcome.ties
     ref = plan.reference
     crs_wkt = ref.crs.to_wkt()
     pixel_m = (abs(ref.transform.a) + abs(ref.transform.e)) / 2
@@ -142,51 +136,53 @@ def _write_geopackage(plan: Plan, fit: GlobalFit, ties: TiePoints, results: list
             "inlier": fit.inliers,
         },
     )
-    by_id = {r.tile_id: r for r in results}
-    inlier_ids = ties.tile_id[fit.inliers]
-    statuses, reasons, counts, inliers = [], [], [], []
-    for tile in plan.tiles:
-        result = by_id.get(tile.tile_id)
-        status, reason = tile_status(result)
-        statuses.append(status)
-        reasons.append(reason)
-        counts.append(len(result.matches) if result else 0)
-        inliers.append(int(np.sum(inlier_ids == tile.tile_id)))
+    rows = outcome.tile_rows()
     write_tiles(
         path,
         crs_wkt,
         [t.polygon(ref.transform) for t in plan.tiles],
         {
-            "tile_id": np.array([t.tile_id for t in plan.tiles], dtype=object),
-            "status": np.array(statuses, dtype=object),
-            "reason": np.array(reasons, dtype=object),
-            "tie_points": np.array(counts),
-            "inliers": np.array(inliers),
+            "tile_id": np.array([row["id"] for row in rows], dtype=object),
+            "status": np.array([row["status"] for row in rows], dtype=object),
+            "reason": np.array([row["reason"] for row in rows], dtype=object),
+            "tie_points": np.array([row["tie_points"] for row in rows]),
+            "inliers": np.array([row["inliers"] for row in rows]),
         },
     )
 
 
-def register_pair(
-    reference: str,
-    sar: str,
-    output: Path,
-    options: RegisterOptions,
-    client: Client,
-    overwrite: bool = False,
-    progress: ProgressCallback | None = None,
-) -> dict:
-    """Register ``sar`` to ``reference`` and write the outputs beside ``output``; returns the report.
+@dataclass(frozen=True)
+class Job:
+    """A checked scene pair, ready to run: its plan, options and output paths."""
+
+    plan: Plan
+    options: RegisterOptions
+    outputs: OutputPaths
+    plan_s: float
+
+
+def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, overwrite: bool = False) -> Job:
+    """Check inputs and outputs and plan the tiles, before any cluster is started.
 
     Raises:
-        InputError: bad input or output path (nothing written).
-        FitRefusedError: the correspondences do not support a trustworthy fit (nothing written).
+        InputError: bad input or output path.
     """
+    started = time.perf_counter()
     outputs = OutputPaths.beside(Path(output))
     check_outputs(outputs, [reference, sar], overwrite, options.resample)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     plan = plan_pair(reference, sar, options)
-    timings["plan_s"] = time.perf_counter() - t0
+    return Job(plan, options, outputs, time.perf_counter() - started)
+
+
+def run(job: Job, client: Client, progress: ProgressCallback | None = None) -> dict:
+    """Match the job's tiles on ``client``, fit, and write the outputs; returns the report.
+
+    Raises:
+        FitRefusedError: the correspondences do not support a trustworthy fit (nothing written).
+    """
+    plan, options = job.plan, job.options
+    t0 = time.perf_counter() - job.plan_s  # the job's clock includes its planning
+    timings: dict[str, float] = {"plan_s": job.plan_s}
     t1 = time.perf_counter()
     results = match_tiles(client, plan, options, progress)
     timings["match_s"] = time.perf_counter() - t1
@@ -206,4 +202,22 @@ def register_pair(
         options.seed,
     )
     timings["fit_s"] = time.perf_counter() - t2
-    return write_outputs(plan, options, fit, ties, results, outputs, timings, t0)
+    return write_outputs(Outcome(plan, options, results, ties, fit), job.outputs, timings, t0)
+
+
+def register_pair(
+    reference: str,
+    sar: str,
+    output: Path,
+    options: RegisterOptions,
+    client: Client,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Register ``sar`` to ``reference`` and write the outputs beside ``output``; returns the report.
+
+    Raises:
+        InputError: bad input or output path (nothing written).
+        FitRefusedError: the correspondences do not support a trustworthy fit (nothing written).
+    """
+    return run(prepare(reference, sar, output, options, overwrite), client, progress)

@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import sarlign
-from sarlign.georef.fit import GlobalFit, TiePoints
-from sarlign.pipeline.plan import Plan, RegisterOptions
+from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.shift_field import shift_field
-from sarlign.pipeline.tasks import TileResult, tile_status
 from sarlign.tiling.scene import RasterInfo
 
 if TYPE_CHECKING:
@@ -58,34 +56,9 @@ def _raster(info: RasterInfo, bands: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
-def _tiles(plan: Plan, fit: GlobalFit, ties: TiePoints, results: list[TileResult]) -> list[dict[str, Any]]:
-    by_id = {r.tile_id: r for r in results}
-    rows = []
-    for tile in plan.tiles:
-        result = by_id.get(tile.tile_id)
-        status, reason = tile_status(result)
-        mine = ties.tile_id == tile.tile_id
-        row: dict[str, Any] = {
-            "id": tile.tile_id,
-            "window": [int(tile.window.col_off), int(tile.window.row_off), int(tile.window.width), int(tile.window.height)],
-            "status": status,
-            "reason": reason,
-            "tie_points": int(mine.sum()),
-            "inliers": int((mine & fit.inliers).sum()),
-        }
-        if result is not None:
-            row.update(
-                valid_fraction=round(result.screening.valid_fraction, 4),
-                reference_structure=round(result.screening.reference_structure, 5),
-                sar_structure=round(result.screening.sar_structure, 5),
-                read_s=round(result.read_s, 4),
-                match_s=round(result.match_s, 4),
-            )
-        rows.append(row)
-    return rows
-
-
-def _field(plan: Plan, fit: GlobalFit, ties: TiePoints) -> dict[str, Any]:
+def _field(outcome: Outcome) -> dict[str, Any]:
+    """The per-tile shift field (median SAR − reference shift of each tile's inliers), as plain lists."""
+    plan, fit, ties = outcome.plan, outcome.fit, outcome.ties
     shifts, counts = {}, {}
     for tile in plan.tiles:
         mine = ties.tile_id == tile.tile_id
@@ -98,19 +71,13 @@ def _field(plan: Plan, fit: GlobalFit, ties: TiePoints) -> dict[str, Any]:
     return field.drop_attrs().to_dict(data="list")
 
 
-def build_report(
-    plan: Plan,
-    options: RegisterOptions,
-    fit: GlobalFit,
-    ties: TiePoints,
-    results: list[TileResult],
-    outputs: OutputPaths,
-    timings: dict[str, float],
-) -> dict[str, Any]:
+def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float]) -> dict[str, Any]:
     """Everything a person or a batch needs to judge and reuse one registration (JSON-ready)."""
+    plan, options, fit = outcome.plan, outcome.options, outcome.fit
     c = fit.correction
     ref_bands = options.reference_bands or tuple(range(1, plan.reference.count + 1))
-    statuses = [t["status"] for t in _tiles(plan, fit, ties, results)]
+    rows = outcome.tile_rows()
+    statuses = [row["status"] for row in rows]
     return {
         "format": REPORT_FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -139,9 +106,9 @@ def build_report(
             "screened": statuses.count("screened"),
             "no_match": statuses.count("no_match"),
             "outside": statuses.count("outside"),
-            "list": _tiles(plan, fit, ties, results),
+            "list": rows,
         },
-        "shift_field": _field(plan, fit, ties),
+        "shift_field": _field(outcome),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
     }

@@ -18,6 +18,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
+from scipy.ndimage import distance_transform_edt
 
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
 
@@ -67,15 +68,32 @@ def _warped(path: str, version: tuple[int, int], nodata: float | None, grid: Ref
     return WarpedVRT(src, src_nodata=nodata, nodata=nodata, **options)
 
 
+def fill_from_nearest(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``image`` (H, W) with each invalid pixel set to the nearest valid one.
+
+    A hard step from data to a fill value would look like a strong edge to gradient-based matchers; the
+    nearest-value fill has no gradient across the data boundary. All-invalid images are returned as zeros.
+    """
+    if valid.all():
+        return image
+    if not valid.any():
+        return np.zeros_like(image)
+    rows, cols = distance_transform_edt(~valid, return_distances=False, return_indices=True)
+    return image[rows, cols]
+
+
 def _scaled_mean(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndarray, np.ndarray]:
-    """Scale each band (B, H, W) to [0, 1] and average them; valid where every band is valid."""
+    """Scale each band (B, H, W) to [0, 1] and average them; valid where every band is valid.
+
+    Invalid pixels are filled from their nearest valid neighbour (see :func:`fill_from_nearest`).
+    """
     valid = ~np.ma.getmaskarray(data).any(axis=0)
     raw = np.ma.getdata(data)
     if source.nodata is not None:
         valid &= ~(raw == source.nodata).any(axis=0)
     valid &= np.isfinite(raw).all(axis=0)
     scaled = np.mean([s.to_unit(band) for s, band in zip(source.scalings, raw)], axis=0)
-    return np.where(valid, scaled, 0.0).astype(np.float32), valid
+    return fill_from_nearest(np.where(valid, scaled, 0.0), valid).astype(np.float32), valid
 
 
 def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np.ndarray]:

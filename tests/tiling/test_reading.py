@@ -127,7 +127,8 @@ def test_reference_nodata_is_invalid(scene):
     pair = read_tile_pair(scene(Window(0, 0, 64, 64), 8))
     assert not pair.reference_valid[:8, :8].any()
     assert pair.reference_valid[8:, :].all() and pair.reference_valid[:, 8:].all()
-    assert (pair.reference[:8, :8] == 0).all()
+    # Invalid pixels are filled from valid neighbours (no artificial edge), never left at a fill value.
+    assert np.isin(pair.reference[:8, :8], pair.reference[pair.reference_valid]).all()
 
 
 @pytest.mark.parametrize("sar_nodata", [None, -999.0], ids=["alpha", "nodata-value"])
@@ -137,7 +138,7 @@ def test_sar_outside_its_footprint_is_invalid(scene, sar_nodata):
     # Extended-tile column j is reference column 128 - 16 + j; the SAR edge at ≈200 is j ≈ 88.
     assert pair.sar_valid[:, :84].all()
     assert not pair.sar_valid[:, 92:].any()
-    assert (pair.sar[:, 92:] == 0).all()
+    assert np.isin(pair.sar[:, 92:], pair.sar[pair.sar_valid]).all()
     expected = pattern_on_reference_grid(112, 48, 84, 160)
     assert corr(pair.sar[:, :84], expected) > 0.95
 
@@ -153,3 +154,16 @@ def test_replaced_sar_file_is_read_afresh(scene, tmp_path, write_raster):
     os.replace(replacement, recipe.sar.path)
     second = read_tile_pair(recipe)
     assert corr(second.sar, first.sar) < 0.5
+
+
+def test_fill_from_nearest_leaves_no_step_at_the_data_boundary():
+    """Invalid pixels take their nearest valid neighbour's value, so no artificial edge appears."""
+    from sarlign.tiling.reading import fill_from_nearest
+
+    image = np.tile(np.linspace(0.2, 0.8, 8, dtype=np.float32), (6, 1))
+    valid = np.ones_like(image, dtype=bool)
+    valid[:, 5:] = False
+    filled = fill_from_nearest(np.where(valid, image, 0.0), valid)
+    np.testing.assert_array_equal(filled[:, :5], image[:, :5])
+    np.testing.assert_array_equal(filled[:, 5:], np.repeat(image[:, 4:5], 3, axis=1))
+    assert not fill_from_nearest(image, np.zeros_like(valid)).any()

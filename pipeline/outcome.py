@@ -1,0 +1,49 @@
+"""What one registration produced before anything is written, and its per-tile table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sarlign.georef.fit import GlobalFit, TiePoints
+from sarlign.pipeline.plan import Plan, RegisterOptions
+from sarlign.pipeline.tasks import TileResult, tile_status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The plan and options of a registration, its tile results, tie points and global fit."""
+
+    plan: Plan
+    options: RegisterOptions
+    results: list[TileResult]
+    ties: TiePoints
+    fit: GlobalFit
+
+    def tile_rows(self) -> list[dict[str, Any]]:
+        """One row per grid tile: id, window (col, row, width, height), status, reason, tie points, inliers,
+        and for tiles that were read, their screening figures and timings."""
+        by_id = {r.tile_id: r for r in self.results}
+        rows = []
+        for tile in self.plan.tiles:
+            result = by_id.get(tile.tile_id)
+            status, reason = tile_status(result)
+            mine = self.ties.tile_id == tile.tile_id
+            row: dict[str, Any] = {
+                "id": tile.tile_id,
+                "window": [int(v) for v in (tile.window.col_off, tile.window.row_off, tile.window.width, tile.window.height)],
+                "status": status,
+                "reason": reason,
+                "tie_points": int(mine.sum()),
+                "inliers": int((mine & self.fit.inliers).sum()),
+            }
+            if result is not None:
+                row.update(
+                    valid_fraction=round(result.screening.valid_fraction, 4),
+                    reference_structure=round(result.screening.reference_structure, 5),
+                    sar_structure=round(result.screening.sar_structure, 5),
+                    read_s=round(result.read_s, 4),
+                    match_s=round(result.match_s, 4),
+                )
+            rows.append(row)
+        return rows
