@@ -8,7 +8,7 @@ SARLIGN := $(VENV)/bin/sarlign
 SAMPLE := data/sample
 DEMO_OUT := demo-output
 
-.PHONY: setup demo test eval clean
+.PHONY: setup demo test lint eval clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 # The registration benchmark of BENCHMARKS.md (needs the shared data folder beside the checkout).
 eval: setup

@@ -18,7 +18,7 @@ import torch
 
 from sarlign.models import registry
 from sarlign.tiling.scaling import BandScaling
-from sarlign.training.volkov import open_png, load_pairs
+from sarlign.training.volkov import load_pairs, open_png
 
 TILE = 512
 
@@ -57,8 +57,8 @@ def main() -> None:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - started)
             counts.append(len(found))
-    print(f"| matcher | device | threads | tiles timed | median s/tile | tiles/s | tie points/tile |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("| matcher | device | threads | tiles timed | median s/tile | tiles/s | tie points/tile |")
+    print("|---|---|---|---|---|---|---|")
     med = statistics.median(times)
     print(f"| {args.matcher} | {args.device} | {args.threads} | {len(times)} | {med:.3f} | {1 / med:.2f} | {statistics.mean(counts):.0f} |")
 

@@ -12,14 +12,14 @@ from distributed import Client, as_completed
 
 from sarlign.coords import map_points
 from sarlign.errors import InputError
-from sarlign.georef.fit import GlobalFit, TiePoints, fit_global
+from sarlign.georef.fit import TiePoints, fit_global
 from sarlign.georef.raster_out import write_regeoreferenced_cog, write_resampled_cog
 from sarlign.georef.staging import staged
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
+from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
 from sarlign.pipeline.report import build_report, write_report
-from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.tasks import TileResult, match_tile
 
 ProgressCallback = Callable[[int, int], None]

@@ -8,9 +8,9 @@ corner coordinates in EPSG:3395 in ``volkov_metadata.json``. The stated alignmen
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 

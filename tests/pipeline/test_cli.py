@@ -16,7 +16,6 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from typer.testing import CliRunner
 
 import sarlign
-
 from sarlign.pipeline.cli import app
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_101_{}.tif"

@@ -7,7 +7,12 @@ from affine import Affine
 from scipy import ndimage
 
 from sarlign.georef.robust import fit_least_squares
-from sarlign.pipeline.eval_measure import checkpoint_residuals, phase_correlation, read_on_grid, window_residuals
+from sarlign.pipeline.eval_measure import (
+    checkpoint_residuals,
+    phase_correlation,
+    read_on_grid,
+    window_residuals,
+)
 from sarlign.training.volkov import open_png
 
 ROSENHEIM = "geotiff/cfog/cfog_rosenheim_{}"
