@@ -6,8 +6,12 @@ at integers (GDAL's convention), and the transform maps pixel → map.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from affine import Affine
+from pyproj import Geod
+from rasterio.crs import CRS
 
 
 def map_points(transform: Affine, xy: np.ndarray) -> np.ndarray:
@@ -15,3 +19,18 @@ def map_points(transform: Affine, xy: np.ndarray) -> np.ndarray:
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     x, y = transform @ (xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
+
+
+def metres_per_pixel(transform: Affine, crs: CRS, at_px: tuple[float, float]) -> tuple[float, float]:
+    """Ground size in metres of one pixel step along x and along y, at pixel ``at_px`` (x, y).
+
+    Projected CRSs scale by their linear unit; geographic CRSs (degrees) measure on the ellipsoid.
+    """
+    x0, y0 = transform @ at_px
+    x1, y1 = transform @ (at_px[0] + 1, at_px[1])
+    x2, y2 = transform @ (at_px[0], at_px[1] + 1)
+    if crs.is_geographic:
+        geod = Geod(ellps="WGS84")
+        return (geod.inv(x0, y0, x1, y1)[2], geod.inv(x0, y0, x2, y2)[2])
+    factor = crs.linear_units_factor[1]
+    return (math.hypot(x1 - x0, y1 - y0) * factor, math.hypot(x2 - x0, y2 - y0) * factor)

@@ -19,7 +19,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from shapely.geometry import MultiPoint, Polygon
 
-from sarlign.coords import map_points
+from sarlign.coords import map_points, metres_per_pixel
 from sarlign.errors import FitRefusedError
 from sarlign.georef.robust import ModelKind, apply, fit_least_squares, msac
 
@@ -53,6 +53,7 @@ class Quality:
     """Figures that say how far the fit can be trusted (pixels are reference-grid pixels)."""
 
     tie_points: int
+    pixel_size_m: float  # mean of a reference pixel's x and y size at the overlap centre, metres
     inliers: int
     inlier_ratio: float
     rmse_px: float
@@ -68,8 +69,10 @@ class Correction:
     """The correction as a map → map affine in the reference CRS, and its readable parts."""
 
     matrix: Affine
-    shift_m: tuple[float, float]  # at the centre of the overlap, (east, north) in CRS units
-    shift_px: tuple[float, float]
+    # At the centre of the overlap, (east, north) in metres: map metres of a projected reference CRS,
+    # metres on the ellipsoid for a geographic one.
+    shift_m: tuple[float, float]
+    shift_px: tuple[float, float]  # the same in reference pixels (x right, y down)
     rotation_deg: float
     scale: tuple[float, float]
 
@@ -110,19 +113,20 @@ def _occupied_cells(points: np.ndarray, bounds: tuple[float, float, float, float
     return len(set(zip(cx.tolist(), cy.tolist())))
 
 
-def _correction(model: np.ndarray, reference_transform: Affine, centre_px: tuple[float, float]) -> Correction:
+def _correction(
+    model: np.ndarray, reference_transform: Affine, pixel_metres: tuple[float, float], centre_px: tuple[float, float]
+) -> Correction:
+    """Readable parts of the correction; the shift is taken at ``centre_px`` (north-up reference grid)."""
     pixel_model = Affine(*model[0], *model[1])
     matrix = reference_transform @ pixel_model @ ~reference_transform
-    cx, cy = reference_transform @ centre_px
-    moved = matrix @ (cx, cy)
+    moved = pixel_model @ centre_px
+    shift_px = (moved[0] - centre_px[0], moved[1] - centre_px[1])
     a, b, d, e = matrix.a, matrix.b, matrix.d, matrix.e
     sx, sy = math.hypot(a, d), math.hypot(b, e)
-    res_x, res_y = abs(reference_transform.a), abs(reference_transform.e)
-    shift_m = (moved[0] - cx, moved[1] - cy)
     return Correction(
         matrix=matrix,
-        shift_m=shift_m,
-        shift_px=(shift_m[0] / res_x, -shift_m[1] / res_y),
+        shift_m=(shift_px[0] * pixel_metres[0], -shift_px[1] * pixel_metres[1]),
+        shift_px=shift_px,
         rotation_deg=math.degrees(math.atan2(d, a)),
         scale=(sx, sy),
     )
@@ -178,7 +182,9 @@ def fit_global(
     robust = msac(ties.sar_grid_xy, ties.reference_xy, kind, gates.inlier_threshold_px, seed=seed, weights=ties.score)
     inl = robust.inliers
     src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
-    pixel_m = (abs(reference_transform.a) + abs(reference_transform.e)) / 2
+    centre = shapely.centroid(overlap_px)
+    pixel_metres = metres_per_pixel(reference_transform, reference_crs, (centre.x, centre.y))
+    pixel_m = sum(pixel_metres) / 2
     rmse = float(np.sqrt(np.mean(robust.residuals[inl] ** 2))) if inl.any() else math.nan
     check = _cross_validated_rmse(src, dst, kind, seed=seed) if inl.sum() >= 10 else math.nan
     hull = MultiPoint(dst).convex_hull if inl.sum() >= 3 else Polygon()
@@ -186,6 +192,7 @@ def fit_global(
     cells = _occupied_cells(dst, overlap_px.bounds) if inl.any() else 0
     quality = Quality(
         tie_points=len(ties),
+        pixel_size_m=pixel_m,
         inliers=int(inl.sum()),
         inlier_ratio=float(inl.mean()),
         rmse_px=rmse,
@@ -198,14 +205,13 @@ def fit_global(
     refusals = _refusals(quality, gates, kind)
     if refusals:
         raise FitRefusedError("the fit is not trustworthy: " + "; ".join(refusals))
-    centre = shapely.centroid(overlap_px)
     return GlobalFit(
         kind=kind,
         model=robust.model,
         inliers=inl,
         residuals_px=robust.residuals,
         quality=quality,
-        correction=_correction(robust.model, reference_transform, (centre.x, centre.y)),
+        correction=_correction(robust.model, reference_transform, pixel_metres, (centre.x, centre.y)),
         new_transform=new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
     )
 

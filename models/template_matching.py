@@ -12,6 +12,19 @@ from dataclasses import dataclass
 import torch
 
 
+def fast_fft_size(n: int) -> int:
+    """The smallest integer ≥ ``n`` whose only prime factors are 2, 3 and 5."""
+    size = n
+    while True:
+        m = size
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return size
+        size += 1
+
+
 def _window_sums(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Sums of ``x`` (N, P, Q) over every height×width window: (N, P - height + 1, Q - width + 1)."""
     integral = torch.nn.functional.pad(x.cumsum(-1).cumsum(-2), (1, 0, 1, 0))
@@ -37,9 +50,11 @@ def ncc_surfaces(templates: torch.Tensor, regions: torch.Tensor) -> torch.Tensor
     count = c * th * tw
     centred = templates - templates.mean(dim=(1, 2, 3), keepdim=True)
     t_norm = centred.flatten(1).norm(dim=1).clamp_min(1e-12)
-    # Cross-correlation theorem; no wrap-around reaches the kept displacements because P = T + 2r.
-    spectrum = torch.fft.rfft2(regions, s=(ph, pw)) * torch.fft.rfft2(centred, s=(ph, pw)).conj()
-    corr = torch.fft.irfft2(spectrum.sum(dim=1), s=(ph, pw))[:, : ph - th + 1, : pw - tw + 1]
+    # Cross-correlation theorem. Padding to any size ≥ P keeps wrap-around away from the kept displacements
+    # (P = T + 2r); sizes with only small prime factors make the FFTs several times faster.
+    fh, fw = fast_fft_size(ph), fast_fft_size(pw)
+    spectrum = torch.fft.rfft2(regions, s=(fh, fw)) * torch.fft.rfft2(centred, s=(fh, fw)).conj()
+    corr = torch.fft.irfft2(spectrum.sum(dim=1), s=(fh, fw))[:, : ph - th + 1, : pw - tw + 1]
     sums = _window_sums(regions.sum(dim=1), th, tw)
     squares = _window_sums((regions * regions).sum(dim=1), th, tw)
     r_var = (squares - sums * sums / count).clamp_min(0)

@@ -114,7 +114,7 @@ def _write_geopackage(outcome: Outcome, path: Path) -> None:
     plan, fit, ties = outcome.plan, outcome.fit, outcome.ties
     ref = plan.reference
     crs_wkt = ref.crs.to_wkt()
-    pixel_m = (abs(ref.transform.a) + abs(ref.transform.e)) / 2
+    pixel_m = fit.quality.pixel_size_m
     map_xy = map_points(ref.transform, ties.reference_xy)
     # Where the SAR showed each tie point before correction, in map coordinates of the reference CRS.
     seen_xy = map_points(ref.transform, ties.sar_grid_xy)

@@ -96,3 +96,9 @@ def test_parabola_offset_is_exact_for_a_quadratic():
     surface = -((g.view(1, -1) - 0.3) ** 2) - (g.view(-1, 1) + 0.2) ** 2
     p = find_peaks(surface[None])
     assert p.dx.item() == pytest.approx(0.3) and p.dy.item() == pytest.approx(-0.2)
+
+
+def test_fast_fft_size_has_only_small_prime_factors():
+    from sarlign.models.template_matching import fast_fft_size
+
+    assert [fast_fft_size(n) for n in (1, 7, 37, 148, 149, 151, 512)] == [1, 8, 40, 150, 150, 160, 512]
