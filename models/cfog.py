@@ -1,123 +1,34 @@
 """The classical structural matcher: CFOG descriptors with coarse-to-fine FFT template matching.
 
-1. Dense CFOG descriptors of both tiles (the SAR pre-smoothed against speckle).
-2. Coarse: the whole reference tile, pooled by ``coarse_factor``, is correlated with the pooled SAR over
-   the full search range; this gives the tile's dominant shift to within a coarse pixel.
-3. Fine: a grid of ``template``-sized templates, each searched ±``search`` px around the coarse shift at
-   full resolution, with sub-pixel peak refinement. A template's score is its peak NCC; ambiguous peaks
-   (second peak close to the first), peaks on the search border and weak peaks are dropped.
-
-No weights: it works out of the box and is the fallback and baseline for the learned matchers.
+Dense CFOG descriptors of both tiles (the SAR pre-smoothed against speckle), matched by the shared
+engine of :mod:`sarlign.models.dense_matching`. No weights: it works out of the box and is the fallback
+and baseline for the learned matchers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
-import numpy as np
 import torch
 
-from sarlign.axis import window_starts
-from sarlign.models.base import Correspondences
+from sarlign.models.dense_matching import DenseTemplateMatcher
 from sarlign.models.registry import register
-from sarlign.models.structural import average_pool, cfog_descriptor
-from sarlign.models.template_matching import find_peaks, ncc_surfaces
+from sarlign.models.structural import cfog_descriptor
 
 
 @register("cfog", "Oriented-gradient structural descriptors (CFOG) + FFT template matching; classical, no weights")
 @dataclass
-class CfogMatcher:
-    """Coarse-to-fine CFOG matcher (all sizes in pixels of the reference grid)."""
+class CfogMatcher(DenseTemplateMatcher):
+    """CFOG descriptors: ``orientations`` channels, spatial smoothing ``sigma`` px, SAR pre-smoothing px."""
 
-    template: int = 128
-    stride: int = 32
-    search: int = 10
-    coarse_factor: int = 4
     orientations: int = 9
     sigma: float = 1.5
     sar_presmooth: float = 2.0
-    min_peak: float = 0.15
-    max_peak_ratio: float = 0.9
-    min_valid: float = 0.9
-    device: str = "cpu"
     name: str = "cfog"
-    MIN_TILE: ClassVar[int] = 32  # narrower tiles (slivers of the overlap) hold too little to match
 
-    def margin(self, max_shift: int) -> int:
-        """SAR pixels needed around a tile to find shifts up to ``max_shift`` px (a multiple of the pool)."""
-        needed = max_shift + self.search + self.coarse_factor
-        return -(-needed // self.coarse_factor) * self.coarse_factor
-
-    @torch.no_grad()
-    def match(
-        self,
-        reference: torch.Tensor,
-        reference_valid: torch.Tensor,
-        sar: torch.Tensor,
-        sar_valid: torch.Tensor,
-    ) -> Correspondences:
-        """See :class:`sarlign.models.base.Matcher`; scores are peak NCC values in [0, 1]."""
-        device = torch.device(self.device)
-        h, w = reference.shape
-        if min(h, w) < self.MIN_TILE:
-            return Correspondences.concatenate([])
-        m = (sar.shape[0] - h) // 2
-        ref_valid = reference_valid.to(device)
-        sar_ok = sar_valid.to(device)
-        ref_desc = cfog_descriptor(reference.to(device)[None, None], self.orientations, self.sigma)[0]
-        sar_desc = cfog_descriptor(sar.to(device)[None, None], self.orientations, self.sigma, self.sar_presmooth)[0]
-        ref_desc = ref_desc * ref_valid
-        sar_desc = sar_desc * sar_ok
-        dx0, dy0 = self._coarse_shift(ref_desc, sar_desc, m)
-        return self._fine_matches(ref_desc, ref_valid, sar_desc, sar_ok, m, dx0, dy0)
-
-    def _coarse_shift(self, ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int) -> tuple[int, int]:
-        """Dominant integer shift (dx, dy) of the tile in pixels, from pooled descriptors."""
-        f = self.coarse_factor
-        radius = (m - self.search) // f
-        h, w = ref_desc.shape[-2:]
-        ch, cw = (h // f) * f, (w // f) * f
-        ref_small = average_pool(ref_desc[None, :, :ch, :cw], f)
-        sar_small = average_pool(sar_desc[None, :, m - radius * f : m + ch + radius * f, m - radius * f : m + cw + radius * f], f)
-        peaks = find_peaks(ncc_surfaces(ref_small, sar_small))
-        return int(round(peaks.dx.item() * f)), int(round(peaks.dy.item() * f))
-
-    def _fine_matches(
-        self,
-        ref_desc: torch.Tensor,
-        ref_valid: torch.Tensor,
-        sar_desc: torch.Tensor,
-        sar_valid: torch.Tensor,
-        m: int,
-        dx0: int,
-        dy0: int,
-    ) -> Correspondences:
-        """Template grid searched ±``search`` px around (dx0, dy0); returns the accepted tie points."""
-        h, w = ref_desc.shape[-2:]
-        t, r = min(self.template, h, w), self.search
-        tops = window_starts(h, t, self.stride)
-        lefts = window_starts(w, t, self.stride)
-        yy, xx = np.meshgrid(tops, lefts, indexing="ij")
-        yy, xx = yy.ravel(), xx.ravel()
-        templates = torch.stack([ref_desc[:, y : y + t, x : x + t] for y, x in zip(yy, xx)])
-        # Region origin in SAR-tile pixels: the template's place (+m for the margin) moved by the coarse shift, less r.
-        oy, ox = yy + m + dy0 - r, xx + m + dx0 - r
-        regions = torch.stack([sar_desc[:, y : y + t + 2 * r, x : x + t + 2 * r] for y, x in zip(oy, ox)])
-        ref_fraction = torch.stack([ref_valid[y : y + t, x : x + t].float().mean() for y, x in zip(yy, xx)])
-        sar_fraction = torch.stack(
-            [sar_valid[y + r : y + r + t, x + r : x + r + t].float().mean() for y, x in zip(oy, ox)]
-        )
-        peaks = find_peaks(ncc_surfaces(templates, regions))
-        keep = (
-            peaks.bracketed
-            & (peaks.peak >= self.min_peak)
-            & (peaks.second <= self.max_peak_ratio * peaks.peak)
-            & (ref_fraction >= self.min_valid)
-            & (sar_fraction >= self.min_valid)
-        ).cpu().numpy()
-        centres = np.column_stack([xx + t / 2, yy + t / 2]).astype(np.float64)
-        shift = np.column_stack([peaks.dx.cpu().numpy() + dx0, peaks.dy.cpu().numpy() + dy0]).astype(np.float64)
-        return Correspondences(
-            centres[keep], centres[keep] + shift[keep], peaks.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep]
+    def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1, 1, H, W) images → (1, K, H, W) CFOG descriptors each."""
+        return (
+            cfog_descriptor(reference, self.orientations, self.sigma),
+            cfog_descriptor(sar, self.orientations, self.sigma, self.sar_presmooth),
         )

@@ -51,15 +51,16 @@ def cfog_descriptor(
         (B, K, H, W) float descriptors, L2 norm ≤ 1 along K.
     """
     if presmooth > 0:
-        image = _gaussian(image, presmooth)
+        image = gaussian(image, presmooth)
     channels = oriented_gradients(image, orientations)
-    channels = _gaussian(channels, sigma)
+    channels = gaussian(channels, sigma)
     # Smooth across orientation with a circular [1, 2, 1] / 4 kernel (orientation is periodic in π).
     channels = 0.25 * torch.roll(channels, 1, dims=1) + 0.5 * channels + 0.25 * torch.roll(channels, -1, dims=1)
     return channels / (channels.norm(dim=1, keepdim=True) + eps)
 
 
-def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of (B, C, H, W) with standard deviation ``sigma`` pixels (kernel radius 3σ)."""
     radius = max(1, math.ceil(3 * sigma))
     return kornia.filters.gaussian_blur2d(x, (2 * radius + 1, 2 * radius + 1), (sigma, sigma), border_type="replicate")
 

@@ -227,6 +227,62 @@ def evaluate(
         err.print(_eval_table(summary, checkpoints))
 
 
+train_app = typer.Typer(help="Prepare training data and train the learned matchers.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("align")
+def train_align(
+    pairs: Path = typer.Argument(..., help="Folder of Volkov training pairs (volkov_<id>_opt.png / _sar.png)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Alignments JSON to write."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Refine each training pair's stated alignment with the classical matcher (affine fit)."""
+    import tempfile
+
+    from sarlign.training.alignment import refine_alignments
+
+    with tempfile.TemporaryDirectory(prefix="sarlign-align-") as tmp, dask_client(None, workers) as client:
+        document = refine_alignments(pairs, Path(tmp), client, RegisterOptions())
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    if not quiet:
+        ok = [e for e in document["pairs"].values() if e["status"] == "ok"]
+        err.print(f"{len(ok)} of {len(document['pairs'])} pairs aligned; written to {output}")
+
+
+@train_app.command("dense")
+def train_dense(
+    data: Path = typer.Argument(..., help="Folder holding train/volkov_s1s2 (training) and pairs/volkov_s1s2 (validation)."),
+    config: Path = typer.Option(..., "--config", help="Training configuration (JSON), e.g. training/configs/learned_dense.json."),
+    alignments: Optional[Path] = typer.Option(None, "--alignments", help="Refined alignments from `sarlign train align` (default: the stated alignment)."),
+    run_dir: Path = typer.Option(Path("runs/learned-dense"), "--run-dir", help="Checkpoints and log; a rerun resumes from here."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights here (with a .json metadata file)."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+) -> None:
+    """Train the learned dense descriptor on real Sentinel-1/2 pairs."""
+    from sarlign.pipeline.tasks import resolve_device
+    from sarlign.training.data import load_training_pairs
+    from sarlign.training.train import TrainConfig, export_weights, train
+
+    settings = TrainConfig.from_file(config)
+    refined = json.loads(alignments.read_text()) if alignments else None
+    train_pairs = load_training_pairs(data / "train" / "volkov_s1s2", refined)
+    val_pairs = load_training_pairs(data / "pairs" / "volkov_s1s2")
+    err.print(f"training on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
+    metrics = train(settings, train_pairs, val_pairs, run_dir, resolve_device(device), log=err.print)
+    err.print(f"validation: {metrics}")
+    if export:
+        data_note = {
+            "training_data": f"{len(train_pairs)} Volkov Sentinel-1/2 pairs (train/volkov_s1s2), "
+            + (f"alignment refined ({alignments.name})" if alignments else "stated alignment"),
+            "validation_data": f"{len(val_pairs)} Volkov pairs (pairs/volkov_s1s2), stated alignment",
+            "validation": metrics,
+        }
+        export_weights(run_dir, export, settings, data_note)
+        err.print(f"weights written to {export}")
+
+
 @app.command()
 def matchers() -> None:
     """List the available matchers."""

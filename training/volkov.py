@@ -41,8 +41,15 @@ def open_png(path: Path) -> Iterator[rasterio.DatasetReader]:
             yield src
 
 
-def load_pairs(folder: Path) -> list[VolkovPair]:
-    """Every pair in ``folder`` (files ``volkov_<id>_opt.png``/``_sar.png``) with an unambiguous geotransform."""
+NOMINAL_TRANSFORM = Affine(10.0, 0.0, 0.0, 0.0, -10.0, 0.0)
+
+
+def load_pairs(folder: Path, nominal_grid: bool = False) -> list[VolkovPair]:
+    """Every pair in ``folder`` (files ``volkov_<id>_opt.png``/``_sar.png``) with an unambiguous geotransform.
+
+    With ``nominal_grid``, pairs whose metadata is missing or ambiguous are kept too, on a nominal 10 m
+    grid at the origin: enough wherever only the pixel alignment of the pair matters (training).
+    """
     metadata = json.loads((folder / "volkov_metadata.json").read_text())
     corners: dict[str, list] = {}
     for entry in metadata:
@@ -51,7 +58,11 @@ def load_pairs(folder: Path) -> list[VolkovPair]:
     for optical in sorted(folder.glob("volkov_*_opt.png")):
         pair_id = optical.name.split("_")[1]
         sar = optical.with_name(f"volkov_{pair_id}_sar.png")
-        if not sar.exists() or len(corners.get(pair_id, [])) != 1:
+        if not sar.exists():
+            continue
+        if len(corners.get(pair_id, [])) != 1:
+            if nominal_grid:
+                pairs.append(VolkovPair(pair_id, optical, sar, NOMINAL_TRANSFORM))
             continue
         (ul, ur, _lr, ll) = corners[pair_id][0]
         with open_png(optical) as src:

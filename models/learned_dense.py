@@ -1,0 +1,114 @@
+"""A learned dense structural descriptor (HSCP / CFOG lineage), matched by the shared FFT template engine.
+
+Architecture (≈ 30 k parameters, runs on CPU):
+- a fixed structural prior: the image's gradient magnitude on ``orientations`` directions in [0, π)
+  (contrast-reversal invariant, as in CFOG and HSCP's structural cognition prior) plus the image itself,
+  instance-normalised so the network sees no absolute radiometry;
+- modality-specific stems (optical, SAR): two 3 × 3 convolutions;
+- a shared encoder: two dilated 3 × 3 convolutions (receptive field ≈ 25 px) and a 1 × 1 projection to
+  ``dim`` channels, L2-normalised per pixel, at full resolution.
+
+Weights are trained by ``sarlign train dense`` on real Sentinel-1/2 pairs and shipped in
+``models/weights/`` with their metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sarlign.models.dense_matching import DenseTemplateMatcher
+from sarlign.models.registry import register
+from sarlign.models.structural import gaussian, oriented_gradients
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "learned_dense_v1.pt"
+MODALITIES = ("optical", "sar")
+
+
+def _stem(channels: int, width: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1, padding_mode="replicate"),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, width, 3, padding=1, padding_mode="replicate"),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DescriptorNet(nn.Module):
+    """Image (B, 1, H, W) in [0, 1] and its modality → descriptors (B, dim, H, W), unit L2 norm per pixel."""
+
+    def __init__(self, orientations: int = 8, width: int = 24, dim: int = 16, sar_presmooth: float = 1.0) -> None:
+        super().__init__()
+        self.config = {"orientations": orientations, "width": width, "dim": dim, "sar_presmooth": sar_presmooth}
+        self.orientations = orientations
+        self.sar_presmooth = sar_presmooth
+        self.stems = nn.ModuleDict({m: _stem(orientations + 1, width) for m in MODALITIES})
+        self.encoder = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=2, dilation=2, padding_mode="replicate"),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=4, dilation=4, padding_mode="replicate"),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, dim, 1),
+        )
+
+    def prior(self, image: torch.Tensor, modality: str) -> torch.Tensor:
+        """Fixed structural prior: (B, 1, H, W) → (B, orientations + 1, H, W), instance-normalised."""
+        if modality == "sar" and self.sar_presmooth > 0:
+            image = gaussian(image, self.sar_presmooth)
+        channels = torch.cat([oriented_gradients(image, self.orientations), image], dim=1)
+        return F.instance_norm(channels)
+
+    def forward(self, image: torch.Tensor, modality: str) -> torch.Tensor:
+        features = self.encoder(self.stems[modality](self.prior(image, modality)))
+        return F.normalize(features, dim=1)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_descriptor_net(path: Path = DEFAULT_WEIGHTS) -> tuple[DescriptorNet, dict[str, Any]]:
+    """Load shipped weights (``torch.load(weights_only=True)``) and their metadata (``path`` with .json).
+
+    Raises:
+        FileNotFoundError: no weights at ``path``.
+        ValueError: the file's sha256 differs from the one its metadata records.
+    """
+    metadata = json.loads(path.with_suffix(".json").read_text())
+    if sha256(path) != metadata["sha256"]:
+        raise ValueError(f"{path}: sha256 does not match its metadata; the weights file is corrupt or replaced")
+    net = DescriptorNet(**metadata["config"]["model"])
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net.eval(), metadata
+
+
+@register("learned-dense", "Learned dense structural descriptors (trained here) + FFT template matching")
+@dataclass
+class LearnedDenseMatcher(DenseTemplateMatcher):
+    """The learned descriptor with the template engine; ``weights`` defaults to the shipped file."""
+
+    weights: str = str(DEFAULT_WEIGHTS)
+    # The learned descriptors vary smoothly, so NCC surfaces are broad and a second peak a few pixels
+    # away is nearly as high as the first: the ratio test would reject every template. Outliers are
+    # left to the robust global fit instead.
+    max_peak_ratio: float = 1.0
+    name: str = "learned-dense"
+    _net: DescriptorNet | None = field(default=None, init=False, repr=False)
+
+    def network(self) -> DescriptorNet:
+        if self._net is None:
+            self._net = load_descriptor_net(Path(self.weights))[0].to(self.device)
+        return self._net
+
+    def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1, 1, H, W) images → (1, dim, H, W) learned descriptors each."""
+        net = self.network()
+        return net(reference, "optical"), net(sar, "sar")
