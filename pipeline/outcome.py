@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sarlign.georef.fit import GlobalFit, TiePoints
@@ -20,9 +21,11 @@ class Outcome:
     ties: TiePoints
     fit: GlobalFit
 
+    @cached_property
     def tile_rows(self) -> list[dict[str, Any]]:
         """One row per grid tile: id, window (col, row, width, height), status, reason, tie points, inliers,
-        and for tiles that were read, their screening figures and timings."""
+        and for tiles that were read, their screening figures and timings (computed once, shared by the
+        report and the GeoPackage)."""
         by_id = {r.tile_id: r for r in self.results}
         rows = []
         for tile in self.plan.tiles:

@@ -136,7 +136,7 @@ def _write_geopackage(outcome: Outcome, path: Path) -> None:
             "inlier": fit.inliers,
         },
     )
-    rows = outcome.tile_rows()
+    rows = outcome.tile_rows
     write_tiles(
         path,
         crs_wkt,

@@ -59,11 +59,10 @@ def _raster(info: RasterInfo, bands: tuple[int, ...]) -> dict[str, Any]:
 def _field(outcome: Outcome) -> dict[str, Any]:
     """The per-tile shift field (median SAR − reference shift of each tile's inliers), as plain lists."""
     plan, fit, ties = outcome.plan, outcome.fit, outcome.ties
-    shifts, counts = {}, {}
+    counts = {row["id"]: (row["tie_points"], row["inliers"]) for row in outcome.tile_rows}
+    shifts = {}
     for tile in plan.tiles:
-        mine = ties.tile_id == tile.tile_id
-        good = mine & fit.inliers
-        counts[tile.tile_id] = (int(mine.sum()), int(good.sum()))
+        good = (ties.tile_id == tile.tile_id) & fit.inliers
         if good.any():
             d = np.median(ties.sar_grid_xy[good] - ties.reference_xy[good], axis=0)
             shifts[tile.tile_id] = (float(d[0]), float(d[1]))
@@ -76,7 +75,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
     c = fit.correction
     ref_bands = options.reference_bands or tuple(range(1, plan.reference.count + 1))
-    rows = outcome.tile_rows()
+    rows = outcome.tile_rows
     statuses = [row["status"] for row in rows]
     return {
         "format": REPORT_FORMAT,
