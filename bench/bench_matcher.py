@@ -1,9 +1,10 @@
 """Matcher throughput on real 512 × 512 tile pairs, on one process (prints a table).
 
-    python bench/bench_matcher.py ../shared/data [--matcher cfog] [--device cpu] [--repeats 3]
+    python bench/bench_matcher.py ../shared/data [--matcher cfog] [--verify] [--device cpu] [--repeats 3]
 
 Tiles are cut from the aligned Volkov pairs (the SAR with a margin, as the pipeline reads it); the time
-covers descriptors, coarse and fine matching, i.e. ``Matcher.match`` alone, without I/O.
+covers descriptors, coarse and fine matching, i.e. ``Matcher.match`` alone (and with ``--verify`` the
+patch verifier after it), without I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from sarlign.models import registry
+from sarlign.models.patch_verifier import PatchVerifier
 from sarlign.tiling.scaling import BandScaling
 from sarlign.training.volkov import load_pairs, open_png
 
@@ -35,11 +37,13 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--matcher", default="cfog")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--verify", action="store_true", help="Run the patch verifier on each tile's matches too.")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     matcher = registry.build(args.matcher, device=args.device)
+    verifier = PatchVerifier(device=args.device) if args.verify else None
     margin = matcher.margin(40)
     times, counts = [], []
     for pair in load_pairs(args.data / "pairs" / "volkov_s1s2")[:5]:
@@ -53,6 +57,8 @@ def main() -> None:
         for _ in range(args.repeats):
             started = time.perf_counter()
             found = matcher.match(ref_tile, ones_ref, sar_tile, ones_sar)
+            if verifier is not None:
+                found = verifier.verify(ref_tile, sar_tile, found)
             if args.device == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - started)
@@ -60,7 +66,8 @@ def main() -> None:
     print("| matcher | device | threads | tiles timed | median s/tile | tiles/s | tie points/tile |")
     print("|---|---|---|---|---|---|---|")
     med = statistics.median(times)
-    print(f"| {args.matcher} | {args.device} | {args.threads} | {len(times)} | {med:.3f} | {1 / med:.2f} | {statistics.mean(counts):.0f} |")
+    name = args.matcher + (" + verifier" if args.verify else "")
+    print(f"| {name} | {args.device} | {args.threads} | {len(times)} | {med:.3f} | {1 / med:.2f} | {statistics.mean(counts):.0f} |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,33 @@ from sarlign.models.structural import average_pool
 from sarlign.models.template_matching import find_peaks, ncc_surfaces
 
 
+def search_margin(max_shift: int, search: int, coarse_factor: int) -> int:
+    """SAR pixels needed around a tile to find shifts up to ``max_shift`` px with a fine search of ±``search``
+    px after a coarse step on ``coarse_factor``-pooled descriptors (rounded up to a multiple of the pool)."""
+    needed = max_shift + search + coarse_factor
+    return -(-needed // coarse_factor) * coarse_factor
+
+
+def coarse_shift(ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int, search: int, factor: int) -> tuple[int, int]:
+    """Dominant integer shift (dx, dy) in pixels of a whole tile, from pooled descriptors.
+
+    Args:
+        ref_desc: (C, H, W) reference tile descriptors; sar_desc: (C, H + 2m, W + 2m) SAR descriptors
+            with ``m`` px margin on each side.
+        search: the fine search radius that will follow (px); the coarse search covers the rest of the
+            margin.
+        factor: pooling factor of the coarse grid.
+    """
+    radius = (m - search) // factor
+    h, w = ref_desc.shape[-2:]
+    ch, cw = (h // factor) * factor, (w // factor) * factor
+    ref_small = average_pool(ref_desc[None, :, :ch, :cw], factor)
+    lo = m - radius * factor
+    sar_small = average_pool(sar_desc[None, :, lo : m + ch + radius * factor, lo : m + cw + radius * factor], factor)
+    peaks = find_peaks(ncc_surfaces(ref_small, sar_small))
+    return int(round(peaks.dx.item() * factor)), int(round(peaks.dy.item() * factor))
+
+
 @dataclass
 class DenseTemplateMatcher:
     """Template matching settings (all sizes in pixels of the reference grid)."""
@@ -45,8 +72,7 @@ class DenseTemplateMatcher:
 
     def margin(self, max_shift: int) -> int:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px (a multiple of the pool)."""
-        needed = max_shift + self.search + self.coarse_factor
-        return -(-needed // self.coarse_factor) * self.coarse_factor
+        return search_margin(max_shift, self.search, self.coarse_factor)
 
     @torch.no_grad()
     def match(
@@ -68,19 +94,8 @@ class DenseTemplateMatcher:
         ref_desc, sar_desc = ref_desc[0], sar_desc[0]
         ref_desc = ref_desc * ref_valid
         sar_desc = sar_desc * sar_ok
-        dx0, dy0 = self._coarse_shift(ref_desc, sar_desc, m)
+        dx0, dy0 = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
         return self._fine_matches(ref_desc, ref_valid, sar_desc, sar_ok, m, dx0, dy0)
-
-    def _coarse_shift(self, ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int) -> tuple[int, int]:
-        """Dominant integer shift (dx, dy) of the tile in pixels, from pooled descriptors."""
-        f = self.coarse_factor
-        radius = (m - self.search) // f
-        h, w = ref_desc.shape[-2:]
-        ch, cw = (h // f) * f, (w // f) * f
-        ref_small = average_pool(ref_desc[None, :, :ch, :cw], f)
-        sar_small = average_pool(sar_desc[None, :, m - radius * f : m + ch + radius * f, m - radius * f : m + cw + radius * f], f)
-        peaks = find_peaks(ncc_surfaces(ref_small, sar_small))
-        return int(round(peaks.dx.item() * f)), int(round(peaks.dy.item() * f))
 
     def _fine_matches(
         self,

@@ -14,8 +14,6 @@ Weights are trained by ``sarlign train dense`` on real Sentinel-1/2 pairs and sh
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
+from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights
 from sarlign.models.dense_matching import DenseTemplateMatcher
 from sarlign.models.registry import register
-from sarlign.models.structural import gaussian, oriented_gradients
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "learned_dense_v1.pt"
-MODALITIES = ("optical", "sar")
-
-
-def _stem(channels: int, width: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels, width, 3, padding=1, padding_mode="replicate"),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(width, width, 3, padding=1, padding_mode="replicate"),
-        nn.ReLU(inplace=True),
-    )
 
 
 class DescriptorNet(nn.Module):
@@ -48,46 +36,17 @@ class DescriptorNet(nn.Module):
     def __init__(self, orientations: int = 8, width: int = 24, dim: int = 16, sar_presmooth: float = 1.0) -> None:
         super().__init__()
         self.config = {"orientations": orientations, "width": width, "dim": dim, "sar_presmooth": sar_presmooth}
-        self.orientations = orientations
-        self.sar_presmooth = sar_presmooth
-        self.stems = nn.ModuleDict({m: _stem(orientations + 1, width) for m in MODALITIES})
-        self.encoder = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=2, dilation=2, padding_mode="replicate"),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=4, dilation=4, padding_mode="replicate"),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, dim, 1),
-        )
-
-    def prior(self, image: torch.Tensor, modality: str) -> torch.Tensor:
-        """Fixed structural prior: (B, 1, H, W) → (B, orientations + 1, H, W), instance-normalised."""
-        if modality == "sar" and self.sar_presmooth > 0:
-            image = gaussian(image, self.sar_presmooth)
-        channels = torch.cat([oriented_gradients(image, self.orientations), image], dim=1)
-        return F.instance_norm(channels)
+        self.stems = modality_stems(orientations + 1, width)
+        self.encoder = nn.Sequential(*dilated_encoder(width), nn.Conv2d(width, dim, 1))
 
     def forward(self, image: torch.Tensor, modality: str) -> torch.Tensor:
-        features = self.encoder(self.stems[modality](self.prior(image, modality)))
-        return F.normalize(features, dim=1)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+        prior = structural_prior(image, modality, self.config["orientations"], self.config["sar_presmooth"])
+        return F.normalize(self.encoder(self.stems[modality](prior)), dim=1)
 
 
 def load_descriptor_net(path: Path = DEFAULT_WEIGHTS) -> tuple[DescriptorNet, dict[str, Any]]:
-    """Load shipped weights (``torch.load(weights_only=True)``) and their metadata (``path`` with .json).
-
-    Raises:
-        FileNotFoundError: no weights at ``path``.
-        ValueError: the file's sha256 differs from the one its metadata records.
-    """
-    metadata = json.loads(path.with_suffix(".json").read_text())
-    if sha256(path) != metadata["sha256"]:
-        raise ValueError(f"{path}: sha256 does not match its metadata; the weights file is corrupt or replaced")
-    net = DescriptorNet(**metadata["config"]["model"])
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval(), metadata
+    """Shipped weights and their metadata; see :func:`sarlign.models.checkpoints.load_weights`."""
+    return load_weights(path, DescriptorNet)
 
 
 @register("learned-dense", "Learned dense structural descriptors (trained here) + FFT template matching")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -97,9 +98,12 @@ def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
 def _summary(report: dict) -> Table:
     c, q = report["correction"], report["quality"]
     table = Table(title="sarlign register", show_header=False)
+    options = report["options"]
+    table.add_row("matcher", options["matcher"] + (" + patch verifier" if options["verify"] else ""))
     table.add_row("shift", f"{c['shift_m'][0]:+.2f} m E, {c['shift_m'][1]:+.2f} m N  ({c['shift_px'][0]:+.2f}, {c['shift_px'][1]:+.2f}) px")
     table.add_row("rotation / scale", f"{c['rotation_deg']:+.4f}°  x{c['scale'][0]:.5f}, x{c['scale'][1]:.5f}")
-    table.add_row("tie points", f"{q['inliers']} inliers of {q['tie_points']} ({q['inlier_ratio']:.0%})")
+    rejected = f"; {report['tiles']['verifier_rejected']} rejected by the verifier" if options["verify"] else ""
+    table.add_row("tie points", f"{q['inliers']} inliers of {q['tie_points']} ({q['inlier_ratio']:.0%}){rejected}")
     table.add_row("RMSE", f"{q['rmse_px']:.2f} px ({q['rmse_m']:.2f} m); held-out {q['check_rmse_px']:.2f} px")
     t = report["tiles"]
     table.add_row("tiles", f"{t['matched']} matched, {t['screened']} screened, {t['no_match']} unmatched, {t['outside']} outside")
@@ -119,6 +123,7 @@ def register(
     sar_nodata: Optional[float] = typer.Option(None, "--sar-nodata", help="SAR nodata value, overriding the file's."),
     matcher: str = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`)."),
     matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128."),
+    verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
     transform: str = typer.Option("affine", "--transform", help="Global model: affine or translation."),
     tile_size: int = typer.Option(512, "--tile-size", help="Tile side in reference pixels."),
     tile_overlap: int = typer.Option(0, "--tile-overlap", help="Overlap between neighbouring tiles in reference pixels."),
@@ -150,6 +155,7 @@ def register(
         sar_nodata=sar_nodata,
         matcher=matcher,
         matcher_options=_parse_matcher_options(matcher_option),
+        verify=verify,
         transform=transform,  # type: ignore[arg-type]
         tile_size=tile_size,
         tile_overlap=tile_overlap,
@@ -198,6 +204,7 @@ def evaluate(
     data: Path = typer.Argument(..., help="Folder holding pairs/volkov_s1s2 (aligned pairs) and geotiff/cfog (Rosenheim check points)."),
     matcher: str = typer.Option("cfog", "--matcher", help="Matcher to evaluate."),
     matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable)."),
+    verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figures and every case's residuals as JSON here."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the generated cases and outputs here (default: a temporary folder)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random misregistrations."),
@@ -210,7 +217,7 @@ def evaluate(
 
     from sarlign.pipeline.evaluate import evaluate_checkpoints, evaluate_pairs, summarise
 
-    options = RegisterOptions(matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), max_shift=80)
+    options = RegisterOptions(matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), verify=verify, max_shift=80)
     with tempfile.TemporaryDirectory(prefix="sarlign-eval-") as tmp, _failures_to_exit_codes():
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -220,7 +227,7 @@ def evaluate(
             checkpoints = evaluate_checkpoints(data, folder, client, options)
     summary = summarise(results)
     if output:
-        payload = {"matcher": matcher, "seed": seed, "summary": summary, "rosenheim": checkpoints,
+        payload = {"matcher": matcher, "verify": verify, "seed": seed, "summary": summary, "rosenheim": checkpoints,
                    "residuals": results.to_dict(data="list")}
         output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     if not quiet:
@@ -251,36 +258,47 @@ def train_align(
         err.print(f"{len(ok)} of {len(document['pairs'])} pairs aligned; written to {output}")
 
 
-@train_app.command("dense")
-def train_dense(
-    data: Path = typer.Argument(..., help="Folder holding train/volkov_s1s2 (training) and pairs/volkov_s1s2 (validation)."),
-    config: Path = typer.Option(..., "--config", help="Training configuration (JSON), e.g. training/configs/learned_dense.json."),
-    alignments: Optional[Path] = typer.Option(None, "--alignments", help="Refined alignments from `sarlign train align` (default: the stated alignment)."),
-    run_dir: Path = typer.Option(Path("runs/learned-dense"), "--run-dir", help="Checkpoints and log; a rerun resumes from here."),
-    export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights here (with a .json metadata file)."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
-) -> None:
-    """Train the learned dense descriptor on real Sentinel-1/2 pairs."""
-    from sarlign.pipeline.tasks import resolve_device
-    from sarlign.training.data import load_training_pairs
-    from sarlign.training.train import TrainConfig, export_weights, train
+TRAINABLE = {"dense": "learned-dense", "keypoint": "learned-keypoint", "verifier": "patch-verifier"}
 
-    settings = TrainConfig.from_file(config)
-    refined = json.loads(alignments.read_text()) if alignments else None
-    train_pairs = load_training_pairs(data / "train" / "volkov_s1s2", refined)
-    val_pairs = load_training_pairs(data / "pairs" / "volkov_s1s2")
-    err.print(f"training on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
-    metrics = train(settings, train_pairs, val_pairs, run_dir, resolve_device(device), log=err.print)
-    err.print(f"validation: {metrics}")
-    if export:
-        data_note = {
-            "training_data": f"{len(train_pairs)} Volkov Sentinel-1/2 pairs (train/volkov_s1s2), "
-            + (f"alignment refined ({alignments.name})" if alignments else "stated alignment"),
-            "validation_data": f"{len(val_pairs)} Volkov pairs (pairs/volkov_s1s2), stated alignment",
-            "validation": metrics,
-        }
-        export_weights(run_dir, export, settings, data_note)
-        err.print(f"weights written to {export}")
+
+def _train_command(objective: str) -> Callable[..., None]:
+    """The ``sarlign train`` subcommand training ``objective`` (see :mod:`sarlign.training.objectives`)."""
+
+    def command(
+        data: Path = typer.Argument(..., help="Folder holding train/volkov_s1s2 (training) and pairs/volkov_s1s2 (validation)."),
+        config: Path = typer.Option(..., "--config", help="Training configuration (JSON), e.g. training/configs/learned_dense.json."),
+        alignments: Optional[Path] = typer.Option(None, "--alignments", help="Refined alignments from `sarlign train align` (default: the stated alignment)."),
+        run_dir: Path = typer.Option(Path(f"runs/{objective}"), "--run-dir", help="Checkpoints and log; a rerun resumes from here."),
+        export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights here (with a .json metadata file)."),
+        device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    ) -> None:
+        from sarlign.pipeline.tasks import resolve_device
+        from sarlign.training.data import load_training_pairs
+        from sarlign.training.train import TrainConfig, export_weights, train
+
+        settings = dataclasses.replace(TrainConfig.from_file(config), objective=objective)
+        refined = json.loads(alignments.read_text()) if alignments else None
+        train_pairs = load_training_pairs(data / "train" / "volkov_s1s2", refined)
+        val_pairs = load_training_pairs(data / "pairs" / "volkov_s1s2")
+        err.print(f"training {objective} on {len(train_pairs)} pairs, validating on {len(val_pairs)}")
+        metrics = train(settings, train_pairs, val_pairs, run_dir, resolve_device(device), log=err.print)
+        err.print(f"validation: {metrics}")
+        if export:
+            data_note = {
+                "training_data": f"{len(train_pairs)} Volkov Sentinel-1/2 pairs (train/volkov_s1s2), "
+                + (f"alignment refined ({alignments.name})" if alignments else "stated alignment"),
+                "validation_data": f"{len(val_pairs)} Volkov pairs (pairs/volkov_s1s2), stated alignment",
+                "validation": metrics,
+            }
+            export_weights(run_dir, export, settings, data_note)
+            err.print(f"weights written to {export}")
+
+    command.__doc__ = f"Train the {objective} model on real Sentinel-1/2 pairs."
+    return command
+
+
+for _name, _objective in TRAINABLE.items():
+    train_app.command(_name)(_train_command(_objective))
 
 
 @app.command()

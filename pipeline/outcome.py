@@ -47,6 +47,7 @@ class Outcome:
                     sar_structure=round(result.screening.sar_structure, 5),
                     read_s=round(result.read_s, 4),
                     match_s=round(result.match_s, 4),
+                    verifier_rejected=result.rejected,
                 )
             rows.append(row)
         return rows

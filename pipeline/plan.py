@@ -31,6 +31,7 @@ class RegisterOptions:
     sar_nodata: float | None = None  # None: the file's own nodata value
     matcher: str = "cfog"
     matcher_options: tuple[tuple[str, object], ...] = ()
+    verify: bool = False  # drop tie points the patch verifier rejects, before the global fit
     transform: ModelKind = "affine"
     tile_size: int = 512
     tile_overlap: int = 0

@@ -72,6 +72,7 @@ def match_tiles(
         thresholds=options.screening,
         device=options.device,
         torch_threads=1 if threads == 1 else 0,
+        verify=options.verify,
         pure=False,
     )
     order = {f.key: i for i, f in enumerate(futures)}

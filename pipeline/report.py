@@ -105,6 +105,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
             "screened": statuses.count("screened"),
             "no_match": statuses.count("no_match"),
             "outside": statuses.count("outside"),
+            "verifier_rejected": sum(row.get("verifier_rejected", 0) for row in rows),
             "list": rows,
         },
         "shift_field": _field(outcome),

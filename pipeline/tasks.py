@@ -1,7 +1,8 @@
-"""The per-tile task that runs on Dask workers: read a tile pair, screen it, match it.
+"""The per-tile task that runs on Dask workers: read a tile pair, screen it, match it, verify the matches.
 
-Inputs are a recipe and plain options; the result is a few small arrays. The matcher is built once per
-worker process (cached), and torch's thread count is set so that workers do not oversubscribe the cores.
+Inputs are a recipe and plain options; the result is a few small arrays. The matcher (and the patch
+verifier) is built once per worker process (cached), and torch's thread count is set so that workers do
+not oversubscribe the cores.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 
 from sarlign.models import registry
 from sarlign.models.base import Correspondences, Matcher
+from sarlign.models.patch_verifier import PatchVerifier
 from sarlign.tiling.reading import read_tile_pair
 from sarlign.tiling.recipe import TileRecipe
 from sarlign.tiling.screening import Screening, ScreeningThresholds, screen
@@ -28,6 +30,7 @@ class TileResult:
     matches: Correspondences
     read_s: float
     match_s: float
+    rejected: int = 0  # tie points the patch verifier rejected
 
 
 def resolve_device(device: str) -> str:
@@ -44,6 +47,11 @@ def _matcher(name: str, options: tuple[tuple[str, object], ...], device: str, th
     return registry.build(name, device=resolve_device(device), **dict(options))
 
 
+@lru_cache(maxsize=2)
+def _verifier(device: str) -> PatchVerifier:
+    return PatchVerifier(device=resolve_device(device))
+
+
 def match_tile(
     recipe: TileRecipe,
     matcher: str,
@@ -51,23 +59,24 @@ def match_tile(
     thresholds: ScreeningThresholds,
     device: str = "auto",
     torch_threads: int = 0,
+    verify: bool = False,
 ) -> TileResult:
-    """Read, screen and match one tile; correspondences are returned in reference-grid pixels."""
+    """Read, screen and match one tile (and with ``verify``, drop the tie points the patch verifier
+    rejects); correspondences are returned in reference-grid pixels."""
     started = time.perf_counter()
     pair = read_tile_pair(recipe)
     read_s = time.perf_counter() - started
     screening = screen(pair, thresholds)
-    matches = Correspondences.concatenate([])
+    matches, rejected = Correspondences.concatenate([]), 0
     if screening.accepted:
         model = _matcher(matcher, matcher_options, device, torch_threads)
-        found = model.match(
-            torch.from_numpy(pair.reference),
-            torch.from_numpy(pair.reference_valid),
-            torch.from_numpy(pair.sar),
-            torch.from_numpy(pair.sar_valid),
-        )
+        reference, sar = torch.from_numpy(pair.reference), torch.from_numpy(pair.sar)
+        found = model.match(reference, torch.from_numpy(pair.reference_valid), sar, torch.from_numpy(pair.sar_valid))
+        if verify and len(found):
+            verified = _verifier(device).verify(reference, sar, found)
+            found, rejected = verified, len(found) - len(verified)
         matches = found.shifted(recipe.window.col_off, recipe.window.row_off)
-    return TileResult(recipe.tile_id, screening, matches, read_s, time.perf_counter() - started - read_s)
+    return TileResult(recipe.tile_id, screening, matches, read_s, time.perf_counter() - started - read_s, rejected)
 
 
 def tile_status(result: TileResult | None) -> tuple[str, str]:
@@ -76,6 +85,8 @@ def tile_status(result: TileResult | None) -> tuple[str, str]:
         return "outside", "less than 5% of the tile lies in the overlap"
     if not result.screening.accepted:
         return "screened", result.screening.reason
+    if len(result.matches) == 0 and result.rejected:
+        return "no_match", f"the patch verifier rejected all {result.rejected} tie points"
     if len(result.matches) == 0:
-        return "no_match", "no template passed the peak tests"
+        return "no_match", "no tie point passed the matcher's tests"
     return "matched", ""

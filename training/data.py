@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from rasterio.errors import NotGeoreferencedWarning
 
+from sarlign.models.structural import gaussian
 from sarlign.tiling.scaling import band_scaling
 from sarlign.training.volkov import load_pairs, open_png
 
@@ -64,6 +65,7 @@ class Augmentation:
     scale: float = 0.05
     optical_gamma: float = 0.3  # gamma drawn from [1 - g, 1 + g]
     sar_noise: float = 0.05  # std of additive noise on the dB-scaled SAR (speckle is additive in dB)
+    sar_blur: float = 0.0  # Gaussian blur of the SAR with σ drawn from [0, sar_blur] px: resampling by GDAL or a VRT
 
 
 def _invert(affine: np.ndarray) -> np.ndarray:
@@ -119,6 +121,9 @@ def sample_batch(
     if augmentation.optical_gamma > 0:
         gamma = torch.from_numpy(rng.uniform(1 - augmentation.optical_gamma, 1 + augmentation.optical_gamma, (batch, 1, 1, 1))).float()
         optical_t = optical_t.clamp_min(1e-4) ** gamma
+    if augmentation.sar_blur > 0:
+        sigmas = rng.uniform(0, augmentation.sar_blur, batch)
+        sar_t = torch.cat([gaussian(s[None], float(sigma)) if sigma > 0.2 else s[None] for s, sigma in zip(sar_t, sigmas)])
     if augmentation.sar_noise > 0:
         noise = torch.from_numpy(rng.normal(0, augmentation.sar_noise, sar_t.shape)).float()
         sar_t = (sar_t + noise).clamp(0, 1)

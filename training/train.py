@@ -1,7 +1,8 @@
-"""Training loop of the learned dense descriptor: seeded, resumable, logged, exporting shipped weights.
+"""Training loop of the learned models: seeded, resumable, logged, exporting shipped weights.
 
-Data: real training pairs (refined alignment) for training; the shared validation pairs, never trained
-on, for validation (stated alignment, so validation accuracy is a relative figure).
+Data: real training pairs (stated or refined alignment) for training; the shared validation pairs, never
+trained on, for validation (stated alignment, so validation accuracy is a relative figure). What is
+trained (network, batches, loss) is the config's ``objective``, see :mod:`sarlign.training.objectives`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 import sarlign
-from sarlign.models.learned_dense import DescriptorNet, sha256
-from sarlign.training.data import Augmentation, TrainingPair, sample_batch
-from sarlign.training.losses import dense_infonce
+from sarlign.models.checkpoints import sha256
+from sarlign.training.data import Augmentation, TrainingPair
+from sarlign.training.objectives import OBJECTIVES, Objective
+from sarlign.training.verifier_metrics import patch_fpr95
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that shapes a training run (read from a JSON file)."""
 
+    objective: str = "learned-dense"
     model: dict[str, Any] = field(default_factory=lambda: {"orientations": 8, "width": 24, "dim": 16, "sar_presmooth": 1.0})
     steps: int = 1500
     batch: int = 8
@@ -36,6 +40,7 @@ class TrainConfig:
     temperature: float = 0.07
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
+    loss: dict[str, float] = field(default_factory=dict)  # over the objective's defaults
     augmentation: dict[str, float] = field(default_factory=dict)
     validate_every: int = 250
     seed: int = 0
@@ -44,6 +49,16 @@ class TrainConfig:
     def from_file(path: Path) -> TrainConfig:
         return TrainConfig(**json.loads(path.read_text()))
 
+    @property
+    def task(self) -> Objective:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; known: {', '.join(OBJECTIVES)}")
+        return OBJECTIVES[self.objective]
+
+    def settings(self) -> dict[str, Any]:
+        """What the objective's loss reads: points, temperature and the loss weights over its defaults."""
+        return {"points": self.points, "temperature": self.temperature, "loss": {**self.task.defaults, **self.loss}}
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -51,20 +66,25 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def validate(net: DescriptorNet, pairs: list[TrainingPair], config: TrainConfig, batches: int = 8) -> dict[str, float]:
-    """Loss and top-1 accuracy on fixed crops of the validation pairs (same crops every time)."""
+def validate(net: nn.Module, pairs: list[TrainingPair], config: TrainConfig, batches: int = 8) -> dict[str, float]:
+    """Loss and the objective's figures on fixed crops of the validation pairs (same crops every time);
+    for the patch verifier also FPR95 and its distance threshold."""
     rng = np.random.default_rng(12345)
     generator = torch.Generator().manual_seed(12345)
-    losses, accuracies = [], []
+    task, settings = config.task, config.settings()
+    totals: dict[str, list[float]] = {}
     net.eval()
     with torch.no_grad():
         for _ in range(batches):
-            optical, sar, warps = sample_batch(pairs, config.batch, config.crop, rng, Augmentation(optical_gamma=0, sar_noise=0))
-            loss, accuracy = dense_infonce(net(optical, "optical"), net(sar, "sar"), warps, config.points, config.temperature, generator=generator)
-            losses.append(loss.item())
-            accuracies.append(accuracy.item())
+            batch = task.draw(pairs, config.batch, config.crop, rng, Augmentation(optical_gamma=0, sar_noise=0))
+            loss, figures = task.loss(net, batch, settings, generator)
+            for name, value in {"loss": loss, **figures}.items():
+                totals.setdefault(f"val_{name}", []).append(value.item())
+        metrics = {name: float(np.mean(values)) for name, values in totals.items()}
+        if config.objective == "patch-verifier":
+            metrics.update(patch_fpr95(net, pairs))
     net.train()
-    return {"val_loss": float(np.mean(losses)), "val_top1": float(np.mean(accuracies))}
+    return metrics
 
 
 def train(
@@ -79,7 +99,8 @@ def train(
     validation figures."""
     seed_everything(config.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    net = DescriptorNet(**config.model).to(device)
+    task, settings = config.task, config.settings()
+    net = task.build(**config.model).to(device)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps)
     rng = np.random.default_rng(config.seed)
@@ -99,18 +120,17 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     started = time.perf_counter()
     metrics: dict[str, float] = {}
-    with (run_dir / "log.jsonl").open("a") as log_file:
+    with (run_dir / "log.jsonl").open("a", buffering=1) as log_file:  # line-buffered: follow it with tail -f
         for step in range(start, config.steps):
-            optical, sar, warps = sample_batch(train_pairs, config.batch, config.crop, rng, augmentation)
-            optical, sar, warps = optical.to(device), sar.to(device), warps.to(device)
+            batch = tuple(t.to(device) for t in task.draw(train_pairs, config.batch, config.crop, rng, augmentation))
             with torch.autocast(device_type="cuda", enabled=use_amp):
-                loss, accuracy = dense_infonce(net(optical, "optical"), net(sar, "sar"), warps, config.points, config.temperature)
+                loss, figures = task.loss(net, batch, settings, None)
             optimiser.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimiser)
             scaler.update()
             schedule.step()
-            record: dict[str, Any] = {"step": step + 1, "loss": loss.item(), "top1": accuracy.item(), "seconds": time.perf_counter() - started}
+            record: dict[str, Any] = {"step": step + 1, "loss": loss.item(), **{k: v.item() for k, v in figures.items()}, "seconds": time.perf_counter() - started}
             if (step + 1) % config.validate_every == 0 or step + 1 == config.steps:
                 metrics = validate(net, val_pairs, config)
                 record.update(metrics)
@@ -131,7 +151,7 @@ def export_weights(run_dir: Path, destination: Path, config: TrainConfig, metada
     state = torch.load(run_dir / "weights.pt", map_location="cpu", weights_only=True)
     torch.save(state, destination)
     document = {
-        "model": "learned-dense",
+        "model": config.objective,
         "version": destination.stem,
         "sarlign_version": sarlign.__version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

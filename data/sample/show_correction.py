@@ -15,7 +15,8 @@ from pathlib import Path
 
 def main(aligned_report: Path, offset_report: Path, known_file: Path) -> None:
     aligned = json.loads(aligned_report.read_text())["correction"]
-    offset = json.loads(offset_report.read_text())["correction"]
+    report = json.loads(offset_report.read_text())
+    offset = report["correction"]
     known = json.loads(known_file.read_text())
     rows = [
         ("known offset undone by", known["expected_correction_m"], known["expected_correction_px"]),
@@ -27,6 +28,8 @@ def main(aligned_report: Path, offset_report: Path, known_file: Path) -> None:
             [o - a for o, a in zip(offset["shift_px"], aligned["shift_px"])],
         ),
     ]
+    options = report["options"]
+    print(f"matcher: {options['matcher']}" + (" + learned patch verifier" if options.get("verify") else ""))
     print(f"{'':48s} {'east m':>9s} {'north m':>9s} {'x px':>7s} {'y px':>7s}")
     for label, metres, pixels in rows:
         print(f"{label:48s} {metres[0]:+9.2f} {metres[1]:+9.2f} {pixels[0]:+7.2f} {pixels[1]:+7.2f}")

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from sarlign.models.learned_dense import DescriptorNet, LearnedDenseMatcher, load_descriptor_net, sha256
+from sarlign.models.checkpoints import sha256
+from sarlign.models.learned_dense import DescriptorNet, LearnedDenseMatcher, load_descriptor_net
 from sarlign.training.losses import dense_infonce
 
 

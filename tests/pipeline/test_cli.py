@@ -115,6 +115,22 @@ def test_tie_point_geopackage(volkov_run):
     assert rasterio.crs.CRS.from_user_input(points["crs"]) == rasterio.crs.CRS.from_epsg(3395)
 
 
+def test_patch_verifier_runs_before_the_fit_and_keeps_the_shift(tmp_path, volkov_run):
+    """--verify: the verifier's rejections are counted per tile and the known shift is still recovered."""
+    reference = volkov_run["original"].with_name(volkov_run["original"].name.replace("_sar", "_opt"))
+    output = tmp_path / "verified.tif"
+    result = _register(reference, volkov_run["sar"], "-o", output, "--json", "--quiet", "--verify")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["options"]["verify"] is True
+    rejected = [t["verifier_rejected"] for t in report["tiles"]["list"] if "verifier_rejected" in t]
+    assert rejected and all(r >= 0 for r in rejected)
+    plain = json.loads(volkov_run["result"].stdout)
+    assert report["quality"]["tie_points"] == plain["quality"]["tie_points"] - sum(rejected)
+    dx, dy = report["correction"]["shift_px"]
+    assert abs(dx - EXPECTED_CORRECTION[0]) < TOLERANCE_PX and abs(dy - EXPECTED_CORRECTION[1]) < TOLERANCE_PX
+
+
 def test_sar_in_geographic_crs(tmp_path, shared_file):
     """The SAR reprojected to EPSG:4326, then georeferenced 120 m E / 70 m N off: still recovered."""
     reference = shared_file(VOLKOV.format("opt"))

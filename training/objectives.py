@@ -1,0 +1,157 @@
+"""What each learned model is trained to do: its network, its batches and its loss.
+
+An objective turns a batch of crops with known correspondence (:func:`sarlign.training.data.sample_batch`)
+into a loss and a few figures to log; :mod:`sarlign.training.train` runs any of them. Loss weights come
+from the config's ``loss`` mapping, over the defaults below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sarlign.models.learned_dense import DescriptorNet
+from sarlign.models.learned_keypoint import KeypointNet
+from sarlign.models.patch_verifier import PATCH, PatchVerifierNet
+from sarlign.training.data import Augmentation, TrainingPair, sample_batch
+from sarlign.training.losses import infonce, local_window_loss, random_points, sample_descriptors, warp_points
+
+Batch = tuple[torch.Tensor, ...]
+Figures = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A trainable model: how to build it, draw a batch and score it.
+
+    ``loss(net, batch, settings, generator)`` returns the loss to minimise and named figures (scalars);
+    ``settings`` holds the config's ``points``, ``temperature`` and ``loss`` weights.
+    """
+
+    name: str
+    build: Callable[..., nn.Module]
+    draw: Callable[[list[TrainingPair], int, int, np.random.Generator, Augmentation], Batch]
+    loss: Callable[[nn.Module, Batch, dict[str, Any], torch.Generator | None], tuple[torch.Tensor, Figures]]
+    defaults: dict[str, float]
+
+
+def _correspondences(optical_maps: torch.Tensor, warps: torch.Tensor, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    p = random_points(optical_maps.shape[0], settings["points"], optical_maps.shape[-1], 16, optical_maps.device, generator)
+    return p, warp_points(warps, p)
+
+
+def _dense_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, Figures]:
+    optical, sar, warps = batch
+    d_opt, d_sar = net(optical, "optical"), net(sar, "sar")
+    p, q = _correspondences(d_opt, warps, settings, generator)
+    weights = settings["loss"]
+    points_opt = sample_descriptors(d_opt, p)
+    loss, top1 = infonce(points_opt, sample_descriptors(d_sar, q), p, settings["temperature"], weights["exclusion_px"])
+    figures = {"top1": top1}
+    if weights["local"] > 0:
+        local, probability = local_window_loss(points_opt, d_sar, q, int(weights["radius"]), settings["temperature"], weights["tolerance_px"])
+        loss = loss + weights["local"] * local
+        figures["local_p"] = probability.mean()
+    return loss, figures
+
+
+def _cosine_patches(a: torch.Tensor, b: torch.Tensor, size: int) -> torch.Tensor:
+    """Mean cosine similarity of (B, 1, H, W) maps over size × size patches (stride size / 2), R2D2's cosim."""
+    pa = F.normalize(F.unfold(a, size, stride=size // 2), dim=1)
+    pb = F.normalize(F.unfold(b, size, stride=size // 2), dim=1)
+    return (pa * pb).sum(dim=1).mean()
+
+
+def _peakiness(score: torch.Tensor, size: int) -> torch.Tensor:
+    """R2D2's peaky term: mean (local max − local mean) of a (B, 1, H, W) map over size-wide windows."""
+    return (F.max_pool2d(score, size + 1, stride=1, padding=size // 2) - F.avg_pool2d(score, size + 1, stride=1, padding=size // 2)).mean()
+
+
+def _to_optical_frame(sar_map: torch.Tensor, warps: torch.Tensor) -> torch.Tensor:
+    """(B, C, S, S) SAR-crop map resampled onto the optical crop's pixels (bilinear)."""
+    s = sar_map.shape[-1]
+    centres = torch.arange(s, dtype=torch.float32, device=sar_map.device) + 0.5
+    yy, xx = torch.meshgrid(centres, centres, indexing="ij")
+    q = warp_points(warps, torch.stack([xx.ravel(), yy.ravel()], dim=1).expand(len(warps), -1, -1))
+    return sample_descriptors(sar_map, q).transpose(1, 2).reshape(sar_map.shape)
+
+
+def _keypoint_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, Figures]:
+    """R2D2's objective across modalities: descriptor InfoNCE plus local peak sharpening; reliability
+    learns where the local match is confident (its AP-style loss with threshold ``kappa``); repeatability
+    learns to fire at the same places in both images (patch cosine similarity) and to be peaky."""
+    optical, sar, warps = batch
+    weights = settings["loss"]
+    maps_opt, maps_sar = net(optical, "optical"), net(sar, "sar")
+    p, q = _correspondences(maps_opt.descriptors, warps, settings, generator)
+    points_opt = sample_descriptors(maps_opt.descriptors, p)
+    descriptor, top1 = infonce(points_opt, sample_descriptors(maps_sar.descriptors, q), p, settings["temperature"], weights["exclusion_px"])
+    local, probability = local_window_loss(points_opt, maps_sar.descriptors, q, int(weights["radius"]), settings["temperature"], weights["tolerance_px"])
+    confidence = probability.detach()
+    kappa = weights["kappa"]
+    reliability = sum(
+        (1 - (confidence * r + kappa * (1 - r))).mean()
+        for r in (sample_descriptors(maps_opt.reliability, p)[..., 0], sample_descriptors(maps_sar.reliability, q)[..., 0])
+    )
+    size = int(weights["patch"])
+    repeat_sar = _to_optical_frame(maps_sar.repeatability, warps)
+    cosim = 1 - _cosine_patches(maps_opt.repeatability, repeat_sar, size)
+    peaky = 1 - 0.5 * (_peakiness(maps_opt.repeatability, size) + _peakiness(maps_sar.repeatability, size))
+    loss = descriptor + weights["local"] * local + weights["reliability"] * reliability + weights["repeatability"] * (cosim + 0.5 * peaky)
+    return loss, {"top1": top1, "local_p": probability.mean(), "cosim": 1 - cosim}
+
+
+SHIFT_MIN, SHIFT_MAX = 6, 16  # px: the shifted negatives a verifier must reject
+
+
+def draw_patch_pairs(pairs: list[TrainingPair], batch: int, _crop: int, rng: np.random.Generator, augmentation: Augmentation) -> Batch:
+    """Corresponding 64² optical and SAR patches (B, 1, 64, 64) and SAR patches of the same place shifted
+    by 6–16 px in a random direction (B, 1, 64, 64)."""
+    margin = SHIFT_MAX
+    optical, sar, _ = sample_batch(pairs, batch, PATCH + 2 * margin, rng, augmentation)
+    centre = slice(margin, margin + PATCH)
+    angle = rng.uniform(0, 2 * np.pi, batch)
+    length = rng.uniform(SHIFT_MIN, SHIFT_MAX, batch)
+    dx = np.clip(np.round(length * np.cos(angle)), -margin, margin).astype(int)
+    dy = np.clip(np.round(length * np.sin(angle)), -margin, margin).astype(int)
+    shifted = torch.stack([sar[i, :, margin + dy[i] : margin + dy[i] + PATCH, margin + dx[i] : margin + dx[i] + PATCH] for i in range(batch)])
+    return optical[:, :, centre, centre], sar[:, :, centre, centre], shifted
+
+
+def _verifier_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, Figures]:
+    """InfoNCE over hard negatives: each optical patch against every SAR patch of the batch and every
+    shifted SAR patch; the softmax puts the weight on the hardest of them. (The HardNet triplet loss with
+    the single hardest in-batch negative collapsed all embeddings to one point here: with 64 real
+    patches, the hardest "negative" is often a look-alike such as another stretch of water.)"""
+    optical, sar, shifted = batch
+    a, b, c = net(optical, "optical"), net(sar, "sar"), net(shifted, "sar")
+    logits = a @ torch.cat([b, c]).T / settings["temperature"]  # (B, 2B): true partner at column i
+    target = torch.arange(len(a), device=a.device)
+    loss = F.cross_entropy(logits, target)
+    positive = (a - b).norm(dim=1)
+    eye = torch.eye(len(a), dtype=torch.bool, device=a.device)
+    others = torch.cdist(a, b).masked_fill(eye, 4.0).min(dim=1).values
+    return loss, {"positive": positive.mean(), "hardest_other": others.mean(), "shifted": (a - c).norm(dim=1).mean()}
+
+
+def _crops(pairs: list[TrainingPair], batch: int, crop: int, rng: np.random.Generator, augmentation: Augmentation) -> Batch:
+    return sample_batch(pairs, batch, crop, rng, augmentation)
+
+
+OBJECTIVES = {
+    "learned-dense": Objective("learned-dense", DescriptorNet, _crops, _dense_loss, {"exclusion_px": 6.0, "local": 0.0, "radius": 8, "tolerance_px": 1.0}),
+    "learned-keypoint": Objective(
+        "learned-keypoint",
+        KeypointNet,
+        _crops,
+        _keypoint_loss,
+        {"exclusion_px": 6.0, "local": 1.0, "radius": 8, "tolerance_px": 1.0, "kappa": 0.5, "reliability": 1.0, "repeatability": 1.0, "patch": 16},
+    ),
+    "patch-verifier": Objective("patch-verifier", PatchVerifierNet, draw_patch_pairs, _verifier_loss, {}),
+}
