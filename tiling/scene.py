@@ -55,8 +55,6 @@ class RasterInfo:
         return shapely.transform(in_own_crs, lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
 
 
-
-
 def open_raster(path: str, role: str) -> RasterInfo:
     """Read and check a raster's metadata; ``role`` ("reference" or "SAR") appears in error messages.
 
