@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,3 +35,11 @@ def load_weights(path: Path, build: Callable[..., Net]) -> tuple[Net, dict[str, 
     net = build(**metadata["config"]["model"])
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return net.eval(), metadata
+
+
+@lru_cache(maxsize=8)
+def loaded_once(path: str, build: Callable[..., Net], device: str) -> tuple[Net, dict[str, Any]]:
+    """:func:`load_weights` moved to ``device``, once per process for each (path, network, device): every
+    matcher or verifier of a worker shares that one copy."""
+    net, metadata = load_weights(Path(path), build)
+    return net.to(device), metadata

@@ -14,7 +14,7 @@ Weights are trained by ``sarlign train dense`` on real Sentinel-1/2 pairs and sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
-from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights
+from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
 from sarlign.models.dense_matching import DenseTemplateMatcher
 from sarlign.models.registry import register
 
@@ -60,12 +60,9 @@ class LearnedDenseMatcher(DenseTemplateMatcher):
     # left to the robust global fit instead.
     max_peak_ratio: float = 1.0
     name: str = "learned-dense"
-    _net: DescriptorNet | None = field(default=None, init=False, repr=False)
 
     def network(self) -> DescriptorNet:
-        if self._net is None:
-            self._net = load_descriptor_net(Path(self.weights))[0].to(self.device)
-        return self._net
+        return loaded_once(self.weights, DescriptorNet, self.device)[0]
 
     def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(1, 1, H, W) images → (1, dim, H, W) learned descriptors each."""

@@ -23,7 +23,7 @@ template, so reference and SAR positions use one convention.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from torch import nn
 from sarlign.models.base import Correspondences
 from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
 from sarlign.models.cfog import CfogMatcher
-from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights
+from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
 from sarlign.models.dense_matching import coarse_shift, search_margin
 from sarlign.models.registry import register
 from sarlign.models.template_matching import find_peaks, ncc_surfaces
@@ -129,12 +129,9 @@ class LearnedKeypointMatcher:
     weights: str = str(DEFAULT_WEIGHTS)
     device: str = "cpu"
     name: str = "learned-keypoint"
-    _net: KeypointNet | None = field(default=None, init=False, repr=False)
 
     def network(self) -> KeypointNet:
-        if self._net is None:
-            self._net = load_keypoint_net(Path(self.weights))[0].to(self.device)
-        return self._net
+        return loaded_once(self.weights, KeypointNet, self.device)[0]
 
     def margin(self, max_shift: int) -> int:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px."""

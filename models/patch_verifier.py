@@ -9,7 +9,7 @@ distance that keeps 95 % of true pairs on the validation pairs, stored with the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from torch import nn
 
 from sarlign.models.base import Correspondences
 from sarlign.models.blocks import modality_stems, structural_prior
-from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights
+from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
 
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "patch_verifier_v1.pt"
 PATCH = 64
@@ -77,15 +77,15 @@ class PatchVerifier:
     threshold: float | None = None
     device: str = "cpu"
     batch: int = 256
-    _net: PatchVerifierNet | None = field(default=None, init=False, repr=False)
 
     def network(self) -> PatchVerifierNet:
-        if self._net is None:
-            net, metadata = load_verifier_net(Path(self.weights))
-            self._net = net.to(self.device)
-            if self.threshold is None:
-                self.threshold = float(metadata["validation"]["threshold"])
-        return self._net
+        return loaded_once(self.weights, PatchVerifierNet, self.device)[0]
+
+    def max_distance(self) -> float:
+        """The acceptance threshold: ``threshold``, or the one recorded with the weights."""
+        if self.threshold is not None:
+            return self.threshold
+        return float(loaded_once(self.weights, PatchVerifierNet, self.device)[1]["validation"]["threshold"])
 
     @torch.no_grad()
     def distances(self, reference: torch.Tensor, sar: torch.Tensor, matches: Correspondences) -> np.ndarray:
@@ -105,5 +105,5 @@ class PatchVerifier:
 
     def verify(self, reference: torch.Tensor, sar: torch.Tensor, matches: Correspondences) -> Correspondences:
         """The tie points the verifier accepts (distance ≤ threshold)."""
-        keep = self.distances(reference, sar, matches) <= self.threshold if len(matches) else np.zeros(0, dtype=bool)
+        keep = self.distances(reference, sar, matches) <= self.max_distance() if len(matches) else np.zeros(0, dtype=bool)
         return Correspondences(matches.reference_xy[keep], matches.sar_xy[keep], matches.score[keep])

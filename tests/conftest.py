@@ -1,4 +1,5 @@
-"""Shared fixtures: the real shared data folder, and small synthetic rasters written with rasterio.
+"""Shared fixtures: the real shared data folder, small synthetic rasters written with rasterio, and weights
+files saved the way the project ships them.
 
 Shared data lives at ``<repo root>/../shared/data``. A missing file skips the tests that need it, except
 under CI (``CI=true``) where it fails them.
@@ -6,6 +7,7 @@ under CI (``CI=true``) where it fails them.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -13,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 from rasterio.errors import NotGeoreferencedWarning
+
+from sarlign.models.checkpoints import sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
@@ -90,3 +95,17 @@ def read_png_grey(path: Path) -> np.ndarray:
 def png_grey():
     """``png_grey(path)``: a PNG read as grey float32 in [0, 1] (mean of its bands)."""
     return read_png_grey
+
+
+@pytest.fixture(scope="session")
+def save_weights():
+    """``save_weights(net, path, **metadata)``: the net's weights at ``path`` with the metadata the loaders
+    check (sha256, model config) plus ``metadata``, as shipped weights are; returns ``path``."""
+
+    def save(net, path: Path, **metadata) -> Path:
+        torch.save(net.state_dict(), path)
+        document = {"sha256": sha256(path), "config": {"model": net.config}, **metadata}
+        path.with_suffix(".json").write_text(json.dumps(document))
+        return path
+
+    return save

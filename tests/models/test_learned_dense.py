@@ -1,11 +1,9 @@
 """The learned dense descriptor network and its matcher."""
 
-import json
 
 import pytest
 import torch
 
-from sarlign.models.checkpoints import sha256
 from sarlign.models.learned_dense import DescriptorNet, LearnedDenseMatcher, load_descriptor_net
 from sarlign.training.losses import dense_infonce
 
@@ -44,16 +42,9 @@ def test_a_few_gradient_steps_lower_the_loss_on_a_tiny_batch():
     assert loss_value().item() < before
 
 
-def _save(net: DescriptorNet, path):
-    """Weights and the minimal metadata the loader checks."""
-    torch.save(net.state_dict(), path)
-    path.with_suffix(".json").write_text(json.dumps({"sha256": sha256(path), "config": {"model": net.config}}))
-    return path
-
-
-def test_weights_round_trip_and_checksum(tmp_path):
+def test_weights_round_trip_and_checksum(tmp_path, save_weights):
     net = DescriptorNet(width=8, dim=8)
-    path = _save(net, tmp_path / "w.pt")
+    path = save_weights(net, tmp_path / "w.pt")
     loaded, _ = load_descriptor_net(path)
     image = torch.rand(1, 1, 32, 32)
     torch.testing.assert_close(loaded(image, "sar"), net.eval()(image, "sar"))
@@ -62,9 +53,9 @@ def test_weights_round_trip_and_checksum(tmp_path):
         load_descriptor_net(path)
 
 
-def test_matcher_uses_given_weights(tmp_path):
+def test_matcher_uses_given_weights(tmp_path, save_weights):
     net = DescriptorNet(width=8, dim=8)
-    path = _save(net, tmp_path / "w.pt")
+    path = save_weights(net, tmp_path / "w.pt")
     matcher = LearnedDenseMatcher(weights=str(path))
     ref, sar = matcher.describe(torch.rand(1, 1, 64, 64), torch.rand(1, 1, 80, 80))
     assert ref.shape == (1, 8, 64, 64) and sar.shape == (1, 8, 80, 80)

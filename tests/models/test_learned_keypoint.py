@@ -1,11 +1,8 @@
 """The learned keypoint network, its detector and its matcher."""
 
-import json
-
 import pytest
 import torch
 
-from sarlign.models.checkpoints import sha256
 from sarlign.models.learned_keypoint import KeypointNet, LearnedKeypointMatcher, detect, load_keypoint_net
 
 
@@ -32,11 +29,9 @@ def test_detect_returns_the_strongest_allowed_local_maxima_in_order():
     assert len(detect(score, allowed, count=1, nms_radius=3)) == 1
 
 
-def test_weights_round_trip_and_checksum(tmp_path):
+def test_weights_round_trip_and_checksum(tmp_path, save_weights):
     net = KeypointNet(width=8, dim=8)
-    path = tmp_path / "kp.pt"
-    torch.save(net.state_dict(), path)
-    path.with_suffix(".json").write_text(json.dumps({"sha256": sha256(path), "config": {"model": net.config}}))
+    path = save_weights(net, tmp_path / "kp.pt")
     loaded, _ = load_keypoint_net(path)
     image = torch.rand(1, 1, 32, 32)
     torch.testing.assert_close(loaded(image, "sar").score, net.eval()(image, "sar").score)
@@ -51,9 +46,8 @@ def test_margin_covers_the_search():
     assert matcher.margin(20) % matcher.coarse_factor == 0
 
 
-def test_tile_too_small_for_a_template_gives_nothing():
-    matcher = LearnedKeypointMatcher()
-    matcher._net = KeypointNet(width=8, dim=8).eval()
+def test_tile_too_small_for_a_template_gives_nothing(tmp_path, save_weights):
+    matcher = LearnedKeypointMatcher(weights=str(save_weights(KeypointNet(width=8, dim=8), tmp_path / "kp.pt")))
     small = torch.rand(20, 20)
     found = matcher.match(small, torch.ones(20, 20, dtype=torch.bool), torch.rand(40, 40), torch.ones(40, 40, dtype=torch.bool))
     assert len(found) == 0

@@ -1,13 +1,10 @@
 """The patch-pair verifier: network, patch cutting and tie-point rejection."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
 from sarlign.models.base import Correspondences
-from sarlign.models.checkpoints import sha256
 from sarlign.models.patch_verifier import (
     PATCH,
     PatchVerifier,
@@ -35,16 +32,9 @@ def test_patches_are_centred_on_the_given_points():
     torch.testing.assert_close(patches[1, 0, 5, 10] - patches[0, 0, 5, 10], torch.tensor(0.25))
 
 
-def _saved(net, path, threshold):
-    torch.save(net.state_dict(), path)
-    metadata = {"sha256": sha256(path), "config": {"model": net.config}, "validation": {"threshold": threshold}}
-    path.with_suffix(".json").write_text(json.dumps(metadata))
-    return path
-
-
-def test_weights_round_trip_and_checksum(tmp_path):
+def test_weights_round_trip_and_checksum(tmp_path, save_weights):
     net = PatchVerifierNet(width=8, dim=16).eval()
-    path = _saved(net, tmp_path / "v.pt", 0.7)
+    path = save_weights(net, tmp_path / "v.pt", validation={"threshold": 0.7})
     loaded, metadata = load_verifier_net(path)
     patches = torch.rand(2, 1, PATCH, PATCH)
     torch.testing.assert_close(loaded(patches, "optical"), net(patches, "optical"))
@@ -54,9 +44,9 @@ def test_weights_round_trip_and_checksum(tmp_path):
         load_verifier_net(path)
 
 
-def test_verify_keeps_exactly_the_points_within_the_threshold(tmp_path):
+def test_verify_keeps_exactly_the_points_within_the_threshold(tmp_path, save_weights):
     torch.manual_seed(0)
-    path = _saved(PatchVerifierNet(width=8, dim=16), tmp_path / "v.pt", 0.0)
+    path = save_weights(PatchVerifierNet(width=8, dim=16), tmp_path / "v.pt", validation={"threshold": 0.0})
     reference, sar = torch.rand(128, 128), torch.rand(128 + 2 * 8, 128 + 2 * 8)
     xy = np.array([[40.0, 40.0], [60.5, 70.0], [90.0, 80.0]])
     matches = Correspondences(xy, xy + 1.5, np.ones(3))
