@@ -1,4 +1,5 @@
-"""Training pairs in memory and random, augmented crops with known dense correspondence.
+"""Training pairs in memory, random augmented crops with known dense correspondence, and patch pairs
+(matching and shifted) for the verifier.
 
 Images are scaled as the pipeline scales them (per band 2–98 % range; SAR in dB first), so the network
 sees at training time what it sees when registering. Coordinates are pixel (x, y), corners at integers.
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from rasterio.errors import NotGeoreferencedWarning
 
+from sarlign.models.patch_verifier import PATCH
 from sarlign.models.structural import gaussian
 from sarlign.tiling.scaling import band_scaling
 from sarlign.training.volkov import load_pairs, open_png
@@ -128,3 +130,20 @@ def sample_batch(
         noise = torch.from_numpy(rng.normal(0, augmentation.sar_noise, sar_t.shape)).float()
         sar_t = (sar_t + noise).clamp(0, 1)
     return optical_t, sar_t, torch.from_numpy(np.stack(warps)).float()
+
+
+SHIFT_MIN, SHIFT_MAX = 6, 16  # px: the shifted negatives a verifier must reject
+
+
+def draw_patch_pairs(pairs: list[TrainingPair], batch: int, _crop: int, rng: np.random.Generator, augmentation: Augmentation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Corresponding 64² optical and SAR patches (B, 1, 64, 64) and SAR patches of the same place shifted
+    by 6–16 px in a random direction (B, 1, 64, 64)."""
+    margin = SHIFT_MAX
+    optical, sar, _ = sample_batch(pairs, batch, PATCH + 2 * margin, rng, augmentation)
+    centre = slice(margin, margin + PATCH)
+    angle = rng.uniform(0, 2 * np.pi, batch)
+    length = rng.uniform(SHIFT_MIN, SHIFT_MAX, batch)
+    dx = np.clip(np.round(length * np.cos(angle)), -margin, margin).astype(int)
+    dy = np.clip(np.round(length * np.sin(angle)), -margin, margin).astype(int)
+    shifted = torch.stack([sar[i, :, margin + dy[i] : margin + dy[i] + PATCH, margin + dx[i] : margin + dx[i] + PATCH] for i in range(batch)])
+    return optical[:, :, centre, centre], sar[:, :, centre, centre], shifted

@@ -45,21 +45,6 @@ def infonce(d_opt: torch.Tensor, d_sar: torch.Tensor, positions: torch.Tensor, t
     return loss, accuracy
 
 
-def dense_infonce(
-    optical: torch.Tensor,
-    sar: torch.Tensor,
-    warps: torch.Tensor,
-    points: int = 256,
-    temperature: float = 0.07,
-    exclusion_px: float = 6.0,
-    border: int = 16,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`infonce` over ``points`` random pixels per crop of (B, C, S, S) unit descriptor maps."""
-    p = random_points(optical.shape[0], points, optical.shape[-1], border, optical.device, generator)
-    return infonce(sample_descriptors(optical, p), sample_descriptors(sar, warp_points(warps, p)), p, temperature, exclusion_px)
-
-
 def local_offsets(radius: int, device: torch.device) -> torch.Tensor:
     """((2r + 1)², 2) integer (dx, dy) offsets in [-r, r]², row-major in dy; the centre is entry (2r + 1)² // 2."""
     steps = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)

@@ -18,9 +18,10 @@ from torch import nn
 
 from sarlign.models.learned_dense import DescriptorNet
 from sarlign.models.learned_keypoint import KeypointNet
-from sarlign.models.patch_verifier import PATCH, PatchVerifierNet
-from sarlign.training.data import Augmentation, TrainingPair, sample_batch
+from sarlign.models.patch_verifier import PatchVerifierNet
+from sarlign.training.data import Augmentation, TrainingPair, draw_patch_pairs, sample_batch
 from sarlign.training.losses import infonce, local_window_loss, random_points, sample_descriptors, warp_points
+from sarlign.training.verifier_metrics import patch_fpr95
 
 Batch = tuple[torch.Tensor, ...]
 Figures = dict[str, torch.Tensor]
@@ -31,7 +32,8 @@ class Objective:
     """A trainable model: how to build it, draw a batch and score it.
 
     ``loss(net, batch, settings, generator)`` returns the loss to minimise and named figures (scalars);
-    ``settings`` holds the config's ``points``, ``temperature`` and ``loss`` weights.
+    ``settings`` holds the config's ``points``, ``temperature`` and ``loss`` weights. ``evaluate(net,
+    pairs)``, where given, adds validation figures that are not a mean over batches (e.g. FPR95).
     """
 
     name: str
@@ -39,6 +41,7 @@ class Objective:
     draw: Callable[[list[TrainingPair], int, int, np.random.Generator, Augmentation], Batch]
     loss: Callable[[nn.Module, Batch, dict[str, Any], torch.Generator | None], tuple[torch.Tensor, Figures]]
     defaults: dict[str, float]
+    evaluate: Callable[[nn.Module, list[TrainingPair]], dict[str, float]] | None = None
 
 
 def _correspondences(optical_maps: torch.Tensor, warps: torch.Tensor, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,23 +110,6 @@ def _keypoint_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], gener
     return loss, {"top1": top1, "local_p": probability.mean(), "cosim": 1 - cosim}
 
 
-SHIFT_MIN, SHIFT_MAX = 6, 16  # px: the shifted negatives a verifier must reject
-
-
-def draw_patch_pairs(pairs: list[TrainingPair], batch: int, _crop: int, rng: np.random.Generator, augmentation: Augmentation) -> Batch:
-    """Corresponding 64² optical and SAR patches (B, 1, 64, 64) and SAR patches of the same place shifted
-    by 6–16 px in a random direction (B, 1, 64, 64)."""
-    margin = SHIFT_MAX
-    optical, sar, _ = sample_batch(pairs, batch, PATCH + 2 * margin, rng, augmentation)
-    centre = slice(margin, margin + PATCH)
-    angle = rng.uniform(0, 2 * np.pi, batch)
-    length = rng.uniform(SHIFT_MIN, SHIFT_MAX, batch)
-    dx = np.clip(np.round(length * np.cos(angle)), -margin, margin).astype(int)
-    dy = np.clip(np.round(length * np.sin(angle)), -margin, margin).astype(int)
-    shifted = torch.stack([sar[i, :, margin + dy[i] : margin + dy[i] + PATCH, margin + dx[i] : margin + dx[i] + PATCH] for i in range(batch)])
-    return optical[:, :, centre, centre], sar[:, :, centre, centre], shifted
-
-
 def _verifier_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, Figures]:
     """InfoNCE over hard negatives: each optical patch against every SAR patch of the batch and every
     shifted SAR patch; the softmax puts the weight on the hardest of them. (The HardNet triplet loss with
@@ -153,5 +139,5 @@ OBJECTIVES = {
         _keypoint_loss,
         {"exclusion_px": 6.0, "local": 1.0, "radius": 8, "tolerance_px": 1.0, "kappa": 0.5, "reliability": 1.0, "repeatability": 1.0, "patch": 16},
     ),
-    "patch-verifier": Objective("patch-verifier", PatchVerifierNet, draw_patch_pairs, _verifier_loss, {}),
+    "patch-verifier": Objective("patch-verifier", PatchVerifierNet, draw_patch_pairs, _verifier_loss, {}, patch_fpr95),
 }

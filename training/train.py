@@ -24,7 +24,6 @@ import sarlign
 from sarlign.models.checkpoints import sha256
 from sarlign.training.data import Augmentation, TrainingPair
 from sarlign.training.objectives import OBJECTIVES, Objective
-from sarlign.training.verifier_metrics import patch_fpr95
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,8 @@ def seed_everything(seed: int) -> None:
 
 
 def validate(net: nn.Module, pairs: list[TrainingPair], config: TrainConfig, batches: int = 8) -> dict[str, float]:
-    """Loss and the objective's figures on fixed crops of the validation pairs (same crops every time);
-    for the patch verifier also FPR95 and its distance threshold."""
+    """Loss and the objective's figures on fixed crops of the validation pairs (same crops every time),
+    and the objective's own evaluation where it has one (FPR95 and its threshold for the verifier)."""
     rng = np.random.default_rng(12345)
     generator = torch.Generator().manual_seed(12345)
     task, settings = config.task, config.settings()
@@ -81,8 +80,8 @@ def validate(net: nn.Module, pairs: list[TrainingPair], config: TrainConfig, bat
             for name, value in {"loss": loss, **figures}.items():
                 totals.setdefault(f"val_{name}", []).append(value.item())
         metrics = {name: float(np.mean(values)) for name, values in totals.items()}
-        if config.objective == "patch-verifier":
-            metrics.update(patch_fpr95(net, pairs))
+        if task.evaluate is not None:
+            metrics.update(task.evaluate(net, pairs))
     net.train()
     return metrics
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from sarlign.training.data import Augmentation, TrainingPair
-from sarlign.training.objectives import draw_patch_pairs
+from sarlign.training.data import Augmentation, TrainingPair, draw_patch_pairs
 
 PatchDistance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (B,1,64,64) optical, SAR → (B,)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sarlign.models.learned_dense import DescriptorNet, LearnedDenseMatcher, load_descriptor_net
-from sarlign.training.losses import dense_infonce
+from sarlign.training.objectives import OBJECTIVES
 
 
 def test_forward_shapes_dtype_and_unit_norm():
@@ -32,7 +32,9 @@ def test_a_few_gradient_steps_lower_the_loss_on_a_tiny_batch():
     generator = torch.Generator().manual_seed(0)
 
     def loss_value() -> torch.Tensor:
-        return dense_infonce(net(optical, "optical"), net(sar, "sar"), warps, points=64, border=8, generator=generator.manual_seed(0))[0]
+        dense = OBJECTIVES["learned-dense"]
+        settings = {"points": 64, "temperature": 0.07, "loss": dense.defaults}
+        return dense.loss(net, (optical, sar, warps), settings, generator.manual_seed(0))[0]
 
     before = loss_value().item()
     for _ in range(15):

@@ -6,8 +6,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from sarlign.models.patch_verifier import PATCH
-from sarlign.training.data import Augmentation, TrainingPair
-from sarlign.training.objectives import OBJECTIVES, SHIFT_MAX, draw_patch_pairs
+from sarlign.training.data import SHIFT_MAX, Augmentation, TrainingPair, draw_patch_pairs
+from sarlign.training.objectives import OBJECTIVES
 
 SMALL_MODELS = {
     "learned-dense": {"width": 8, "dim": 8},
