@@ -18,7 +18,8 @@ from rasterio.dtypes import dtype_rev, typename_fwd
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
-COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "OVERVIEWS": "AUTO", "BIGTIFF": "IF_SAFER"}
+# NUM_THREADS: compression on every core; outputs are written after matching, when the cores are free.
+COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "OVERVIEWS": "AUTO", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 
 
 def regeoreferenced_vrt(source: str, transform: Affine) -> str:

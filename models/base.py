@@ -69,3 +69,14 @@ class Matcher(Protocol):
             sar_valid: (H + 2m, W + 2m) bool.
         """
         ...
+
+    def margin(self, max_shift: int) -> int:
+        """SAR pixels needed around a tile to find shifts up to ``max_shift`` reference pixels."""
+        ...
+
+    def thinned(self, searches: int, tile_size: int) -> dict[str, object]:
+        """Option overrides that make the matcher run at most about ``searches`` local searches on a
+        ``tile_size``² tile (its densest setting that fits, never sparser than its searches' own footprint);
+        empty when its present settings fit already. Whole scenes need far fewer tie points per tile than
+        a single tile does for a good global fit."""
+        ...

@@ -74,6 +74,18 @@ class DenseTemplateMatcher:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px (a multiple of the pool)."""
         return search_margin(max_shift, self.search, self.coarse_factor)
 
+    def templates_per_tile(self, tile_size: int, stride: int) -> int:
+        """Templates searched on a ``tile_size``² tile at ``stride`` px."""
+        return len(window_starts(tile_size, min(self.template, tile_size), stride)) ** 2
+
+    def thinned(self, searches: int, tile_size: int) -> dict[str, object]:
+        """The smallest stride (8 px steps, at most the template size) with at most ``searches`` templates
+        per tile; see :meth:`sarlign.models.base.Matcher.thinned`."""
+        stride = self.stride
+        while self.templates_per_tile(tile_size, stride) > searches and stride < self.template:
+            stride = min(self.template, stride + 8)
+        return {"stride": stride} if stride != self.stride else {}
+
     @torch.no_grad()
     def match(
         self,

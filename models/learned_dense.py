@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
 from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
 from sarlign.models.dense_matching import DenseTemplateMatcher
 from sarlign.models.registry import register
+from sarlign.models.structural import unit_channels
 
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "learned_dense_v1.pt"
 
@@ -41,7 +41,7 @@ class DescriptorNet(nn.Module):
 
     def forward(self, image: torch.Tensor, modality: str) -> torch.Tensor:
         prior = structural_prior(image, modality, self.config["orientations"], self.config["sar_presmooth"])
-        return F.normalize(self.encoder(self.stems[modality](prior)), dim=1)
+        return unit_channels(self.encoder(self.stems[modality](prior)))
 
 
 def load_descriptor_net(path: Path = DEFAULT_WEIGHTS) -> tuple[DescriptorNet, dict[str, Any]]:

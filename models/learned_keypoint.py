@@ -38,6 +38,7 @@ from sarlign.models.cfog import CfogMatcher
 from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
 from sarlign.models.dense_matching import coarse_shift, search_margin
 from sarlign.models.registry import register
+from sarlign.models.structural import unit_channels
 from sarlign.models.template_matching import find_peaks, ncc_surfaces
 
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "learned_keypoint_v1.pt"
@@ -79,7 +80,7 @@ class KeypointNet(nn.Module):
         prior = structural_prior(image, modality, self.config["orientations"], self.config["sar_presmooth"])
         raw = self.descriptor(self.encoder(self.stems[modality](prior)))
         energy = raw * raw
-        return KeypointMaps(F.normalize(raw, dim=1), torch.sigmoid(self.reliability(energy)), torch.sigmoid(self.repeatability(energy)))
+        return KeypointMaps(unit_channels(raw), torch.sigmoid(self.reliability(energy)), torch.sigmoid(self.repeatability(energy)))
 
 
 def load_keypoint_net(path: Path = DEFAULT_WEIGHTS) -> tuple[KeypointNet, dict[str, Any]]:
@@ -132,6 +133,11 @@ class LearnedKeypointMatcher:
 
     def network(self) -> KeypointNet:
         return loaded_once(self.weights, KeypointNet, self.device)[0]
+
+    def thinned(self, searches: int, tile_size: int) -> dict[str, object]:
+        """Fewer optical keypoints per tile; see :meth:`sarlign.models.base.Matcher.thinned`."""
+        keypoints = max(searches, (tile_size // self.template) ** 2)  # no fewer than the templates that tile it
+        return {"keypoints": keypoints} if keypoints < self.keypoints else {}
 
     def margin(self, max_shift: int) -> int:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px."""

@@ -12,6 +12,7 @@ from sarlign.errors import InputError
 from sarlign.georef.fit import FitGates
 from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
+from sarlign.models.base import Matcher
 from sarlign.tiling.grid import Tile, overlap_window, tile_grid
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scaling import SarScale, band_scaling
@@ -36,6 +37,9 @@ class RegisterOptions:
     tile_size: int = 512
     tile_overlap: int = 0
     max_shift: int = 40  # reference-grid pixels
+    # The most local searches (template or keypoint searches) over the whole scene; the matcher thins its
+    # searches per tile to stay near it when the scene has many tiles. None: every tile at full density.
+    search_budget: int | None = 6000
     screening: ScreeningThresholds = field(default_factory=ScreeningThresholds)
     gates: FitGates = field(default_factory=FitGates)
     resample: bool = False
@@ -53,6 +57,7 @@ class Plan:
     recipes: list[TileRecipe]
     outside: list[Tile]  # grid cells with too little of their area in the overlap
     tiles: list[Tile]
+    matcher_options: tuple[tuple[str, object], ...]  # the user's, plus the thinning for this scene's size
 
     @property
     def overlap_px(self) -> Polygon:
@@ -87,7 +92,8 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
         sar_nodata,
     )
     grid = ReferenceGrid(ref_info.crs.to_wkt(), ref_info.transform, ref_info.width, ref_info.height)
-    margin = registry.build(options.matcher, device="cpu", **dict(options.matcher_options)).margin(options.max_shift)
+    matcher = registry.build(options.matcher, device="cpu", **dict(options.matcher_options))
+    margin = matcher.margin(options.max_shift)
     area = overlap_window(overlap, ref_info.transform, ref_info.width, ref_info.height)
     tiles = tile_grid(area, options.tile_size, options.tile_overlap)
     recipes, outside = [], []
@@ -99,4 +105,13 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
         recipes.append(TileRecipe(tile.tile_id, tile.window, reference_source, sar_source, grid, margin))
     if not recipes:
         raise InputError(sar_info.path, "its overlap with the reference is too small to hold a tile")
-    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles)
+    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, scene_matcher_options(matcher, options, len(recipes)))
+
+
+def scene_matcher_options(matcher: Matcher, options: RegisterOptions, tile_count: int) -> tuple[tuple[str, object], ...]:
+    """The user's matcher options, plus the matcher's thinning to keep ``tile_count`` tiles within the
+    search budget; a setting the user gave explicitly is never overridden."""
+    if options.search_budget is None:
+        return options.matcher_options
+    thinning = matcher.thinned(max(1, options.search_budget // tile_count), options.tile_size)
+    return tuple(sorted((thinning | dict(options.matcher_options)).items()))

@@ -20,7 +20,7 @@ from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
 from sarlign.pipeline.report import build_report, write_report
-from sarlign.pipeline.tasks import TileResult, match_tile
+from sarlign.pipeline.tasks import TileResult, match_read_tile, match_tile, read_tile
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -58,23 +58,36 @@ def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool, resa
         raise InputError(str(outputs.raster.parent), "the output folder does not exist")
 
 
+def has_gpu_workers(client: Client) -> bool:
+    """Whether any worker of the cluster offers the ``GPU`` resource (``dask worker --resources GPU=1``)."""
+    return any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
+
+
 def match_tiles(
     client: Client, plan: Plan, options: RegisterOptions, progress: ProgressCallback | None = None
 ) -> list[TileResult]:
-    """Run every recipe of the plan on the cluster; results come back in the plan's tile order."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    threads = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) // workers)
-    futures = client.map(
-        match_tile,
-        plan.recipes,
+    """Run every recipe of the plan on the cluster; results come back in the plan's tile order.
+
+    On a cluster with GPU workers, reading is a task of its own that any worker may run and matching asks
+    for ``GPU=1``, so a mixed cluster matches on its GPUs and reads everywhere; otherwise one task per tile
+    reads and matches (no pixels travel between workers).
+    """
+    info = client.scheduler_info()["workers"]
+    threads = max(1, sum(w.get("nthreads", 1) for w in info.values()) // max(1, len(info)))
+    settings = dict(
         matcher=options.matcher,
-        matcher_options=options.matcher_options,
+        matcher_options=plan.matcher_options,
         thresholds=options.screening,
         device=options.device,
         torch_threads=1 if threads == 1 else 0,
         verify=options.verify,
         pure=False,
     )
+    if has_gpu_workers(client):
+        reads = client.map(read_tile, plan.recipes, pure=False)
+        futures = client.map(match_read_tile, plan.recipes, reads, resources={"GPU": 1}, **settings)
+    else:
+        futures = client.map(match_tile, plan.recipes, **settings)
     order = {f.key: i for i, f in enumerate(futures)}
     results: list[TileResult | None] = [None] * len(futures)
     for done, future in enumerate(as_completed(futures), start=1):

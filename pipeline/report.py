@@ -83,6 +83,8 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "status": "ok",
         "inputs": {"reference": _raster(plan.reference, ref_bands), "sar": _raster(plan.sar, (options.sar_band,))},
         "options": _jsonable(dataclasses.asdict(options)),
+        # The settings the tiles ran with: the user's plus the thinning the search budget chose.
+        "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},
         "outputs": {k: str(v) for k, v in dataclasses.asdict(outputs).items() if k != "resampled" or options.resample},
         "transform": fit.kind,
         "correction": {

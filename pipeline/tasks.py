@@ -16,7 +16,7 @@ import torch
 from sarlign.models import registry
 from sarlign.models.base import Correspondences, Matcher
 from sarlign.models.patch_verifier import PatchVerifier
-from sarlign.tiling.reading import read_tile_pair
+from sarlign.tiling.reading import TilePair, read_tile_pair
 from sarlign.tiling.recipe import TileRecipe
 from sarlign.tiling.screening import Screening, ScreeningThresholds, screen
 
@@ -52,8 +52,24 @@ def _verifier(device: str) -> PatchVerifier:
     return PatchVerifier(device=resolve_device(device))
 
 
-def match_tile(
+@dataclass(frozen=True)
+class ReadTile:
+    """A tile pair as read by a worker, with the seconds the read took."""
+
+    pair: TilePair
+    seconds: float
+
+
+def read_tile(recipe: TileRecipe) -> ReadTile:
+    """Read one tile pair (the I/O half of a tile's work)."""
+    started = time.perf_counter()
+    pair = read_tile_pair(recipe)
+    return ReadTile(pair, time.perf_counter() - started)
+
+
+def match_read_tile(
     recipe: TileRecipe,
+    read: ReadTile,
     matcher: str,
     matcher_options: tuple[tuple[str, object], ...],
     thresholds: ScreeningThresholds,
@@ -61,11 +77,10 @@ def match_tile(
     torch_threads: int = 0,
     verify: bool = False,
 ) -> TileResult:
-    """Read, screen and match one tile (and with ``verify``, drop the tie points the patch verifier
-    rejects); correspondences are returned in reference-grid pixels."""
+    """Screen and match a tile pair already read (and with ``verify``, drop the tie points the patch
+    verifier rejects); correspondences are returned in reference-grid pixels."""
     started = time.perf_counter()
-    pair = read_tile_pair(recipe)
-    read_s = time.perf_counter() - started
+    pair = read.pair
     screening = screen(pair, thresholds)
     matches, rejected = Correspondences.concatenate([]), 0
     if screening.accepted:
@@ -76,7 +91,12 @@ def match_tile(
             verified = _verifier(device).verify(reference, sar, found)
             found, rejected = verified, len(found) - len(verified)
         matches = found.shifted(recipe.window.col_off, recipe.window.row_off)
-    return TileResult(recipe.tile_id, screening, matches, read_s, time.perf_counter() - started - read_s, rejected)
+    return TileResult(recipe.tile_id, screening, matches, read.seconds, time.perf_counter() - started, rejected)
+
+
+def match_tile(recipe: TileRecipe, *args: object, **kwargs: object) -> TileResult:
+    """Read, screen and match one tile in one task (see :func:`match_read_tile` for the arguments)."""
+    return match_read_tile(recipe, read_tile(recipe), *args, **kwargs)
 
 
 def tile_status(result: TileResult | None) -> tuple[str, str]:

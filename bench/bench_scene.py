@@ -1,0 +1,143 @@
+"""Whole-scene registration: wall time, tiles per second, peak memory, accuracy, and the I/O floor.
+
+    python bench/make_scene.py ../shared/data --size 2745 --out bench-scenes/2745   # and 5490, 10980
+    python bench/bench_scene.py bench-scenes/2745 bench-scenes/5490 bench-scenes/10980 \
+        [--matcher cfog learned-dense] [--workers 1 2] [--out bench-scene.json]
+
+Every (scene, matcher, workers) run is a fresh process, so peak memory is that run's alone: the client
+process (which also hosts the local scheduler) and each worker process report their own peak resident
+set size. The wall time is end to end, as ``sarlign register --workers N`` spends it: planning, starting
+the local cluster, matching, fitting and writing the outputs. The I/O floor is reading both scenes once,
+block by block, and writing the output COG, on one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from sarlign.georef.raster_out import write_regeoreferenced_cog
+from sarlign.pipeline.cluster import dask_client
+from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.register import prepare, run
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def read_all(path: Path) -> int:
+    """Read every band of ``path`` block by block (its internal tiling); returns the pixels read."""
+    pixels = 0
+    with rasterio.open(path) as src:
+        for _, window in src.block_windows(1):
+            pixels += src.read(window=window).size
+    return pixels
+
+
+def io_floor(scene: Path, workdir: Path) -> dict:
+    """Seconds to read both scenes once and write the SAR as the output COG (same options as the pipeline)."""
+    started = time.perf_counter()
+    read_all(scene / "reference.tif")
+    read_all(scene / "sar.tif")
+    read_s = time.perf_counter() - started
+    with rasterio.open(scene / "sar.tif") as src:
+        transform = src.transform
+    started = time.perf_counter()
+    write_regeoreferenced_cog(str(scene / "sar.tif"), transform, workdir / "floor.tif")
+    return {"read_s": read_s, "write_s": time.perf_counter() - started}
+
+
+def one_run(scene: Path, matcher: str, workers: int, workdir: Path) -> dict:
+    """Register the scene's pair once on a new local cluster; timings, memory and the correction's error."""
+    truth = json.loads((scene / "truth.json").read_text())
+    started = time.perf_counter()
+    job = prepare(str(scene / "reference.tif"), str(scene / "sar.tif"), workdir / "registered.tif",
+                  RegisterOptions(matcher=matcher), overwrite=True)
+    with dask_client(workers=workers) as client:
+        cluster_s = time.perf_counter() - started - job.plan_s
+        report = run(job, client)
+        worker_peaks = client.run(peak_rss_mib)
+    wall = time.perf_counter() - started
+    error = np.subtract(report["correction"]["shift_px"], truth["expected_correction_px"])
+    tiles = report["tiles"]
+    return {
+        "scene": scene.name,
+        "size": truth["size"],
+        "matcher": matcher,
+        "workers": workers,
+        "wall_s": wall,
+        "cluster_start_s": cluster_s,
+        "timings": report["timings"],
+        "tiles": tiles["total"] - tiles["outside"],
+        "tiles_matched": tiles["matched"],
+        "tiles_per_s": (tiles["total"] - tiles["outside"]) / report["timings"]["match_s"],
+        "inliers": report["quality"]["inliers"],
+        "correction_px": report["correction"]["shift_px"],
+        "error_px": float(np.hypot(*error)),
+        "client_peak_mib": peak_rss_mib(),
+        "worker_peak_mib": sorted(worker_peaks.values()),
+    }
+
+
+def in_fresh_process(*args: str) -> dict:
+    """Run this script on one configuration in a new Python process; its JSON result."""
+    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(runs: list[dict], floors: dict[str, dict]) -> str:
+    """The runs as a Markdown table."""
+    lines = [
+        "| scene | matcher | workers | tiles | wall (s) | match (s) | tiles/s | s per Mpx | × I/O floor | "
+        "client peak (MiB) | worker peak (MiB) | error (px) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        floor = floors[r["scene"]]
+        ratio = r["wall_s"] / (floor["read_s"] + floor["write_s"])
+        lines.append(
+            f"| {r['size']}² | {r['matcher']} | {r['workers']} | {r['tiles']} | {r['wall_s']:.1f} | "
+            f"{r['timings']['match_s']:.1f} | {r['tiles_per_s']:.2f} | {r['wall_s'] / (r['size'] ** 2 / 1e6):.3f} | "
+            f"{ratio:.1f} | {r['client_peak_mib']:.0f} | {max(r['worker_peak_mib']):.0f} | {r['error_px']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenes", type=Path, nargs="+", help="folders written by bench/make_scene.py")
+    parser.add_argument("--matcher", nargs="+", default=["cfog"])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
+    parser.add_argument("--out", type=Path, help="also write every run's figures here (JSON)")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: a single run
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        if args.one:
+            print(json.dumps(one_run(args.scenes[0], args.matcher[0], args.workers[0], Path(workdir))))
+            return
+        floors = {scene.name: io_floor(scene, Path(workdir)) for scene in args.scenes}
+    runs = []
+    for scene in args.scenes:
+        for matcher in args.matcher:
+            for workers in args.workers:
+                runs.append(in_fresh_process(str(scene), "--matcher", matcher, "--workers", str(workers), "--one"))
+                print(f"{scene.name} {matcher} {workers}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+    print("I/O floor: " + ", ".join(f"{k}: read {v['read_s']:.1f} s + write {v['write_s']:.1f} s" for k, v in floors.items()))
+    print(table(runs, floors))
+    if args.out:
+        args.out.write_text(json.dumps({"floors": floors, "runs": runs}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
