@@ -1,7 +1,7 @@
 """Radiometric scaling of each input band to a common [0, 1] range, from scene-wide statistics.
 
 Statistics come from a decimated read of the whole band (at most ``STATS_SIZE`` px on the long side), so
-they cost one overview-level read and are the same for every tile. SAR bands are put on a log (dB)
+they cost one overview-level read (or one pass over the blocks) and are the same for every tile. SAR bands are put on a log (dB)
 scale first unless they already hold dB (negative values present).
 """
 
@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
+from rasterio.windows import Window
 
 from sarlign.errors import InputError
 
@@ -38,12 +39,23 @@ class BandScaling:
 
 
 def _decimated_valid(path: str, band: int, nodata: float | None) -> np.ndarray:
-    """Valid values of one band from a read of at most ``STATS_SIZE`` px on the long side (1-D array)."""
+    """Valid values of one band from a read of at most ``STATS_SIZE`` px on the long side (1-D array).
+
+    Read one strip of blocks at a time: each block is decompressed once and the block cache never has to
+    hold the band (a single decimated read of a full-size SAR without overviews re-read blocks or grew
+    the cache to the whole band). GDAL uses overviews where the file has them.
+    """
+    strips = []
     with rasterio.open(path) as src:
         factor = max(1.0, max(src.width, src.height) / STATS_SIZE)
-        shape = (max(1, round(src.height / factor)), max(1, round(src.width / factor)))
-        data = src.read(band, out_shape=shape, resampling=Resampling.nearest, masked=True)
-    values = data.compressed() if np.ma.isMaskedArray(data) else data.ravel()
+        width = max(1, round(src.width / factor))
+        strip_height = src.block_shapes[band - 1][0]
+        for top in range(0, src.height, strip_height):
+            window = Window(0, top, src.width, min(strip_height, src.height - top))
+            rows = max(1, round(window.height / factor))
+            strip = src.read(band, window=window, out_shape=(rows, width), resampling=Resampling.nearest, masked=True)
+            strips.append(strip.compressed() if np.ma.isMaskedArray(strip) else strip.ravel())
+    values = np.concatenate(strips)
     if nodata is not None:
         values = values[values != nodata]
     values = values[np.isfinite(values)]

@@ -96,3 +96,15 @@ def test_tile_narrower_than_coarse_pool_does_not_crash():
     sar = sar[:, : 3 + 2 * m]
     c = matcher.match(reference, _valid(reference), sar, _valid(sar))
     assert len(c) == 0 or np.isfinite(c.sar_xy).all()
+
+
+@pytest.mark.parametrize(
+    "searches, expected",
+    [(169, {}), (100, {"stride": 48}), (49, {"stride": 64}), (20, {"stride": 128}), (1, {"stride": 128})],
+)
+def test_thinning_gives_the_densest_grid_within_the_searches(searches, expected):
+    matcher = CfogMatcher()  # template 128, stride 32: 13² = 169 templates on a 512² tile
+    thinning = matcher.thinned(searches, 512)
+    assert thinning == expected
+    stride = thinning.get("stride", matcher.stride)
+    assert matcher.templates_per_tile(512, stride) <= max(searches, 16)

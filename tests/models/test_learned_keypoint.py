@@ -51,3 +51,10 @@ def test_tile_too_small_for_a_template_gives_nothing(tmp_path, save_weights):
     small = torch.rand(20, 20)
     found = matcher.match(small, torch.ones(20, 20, dtype=torch.bool), torch.rand(40, 40), torch.ones(40, 40, dtype=torch.bool))
     assert len(found) == 0
+
+
+def test_thinning_keeps_fewer_keypoints_but_enough_to_tile_the_tile():
+    matcher = LearnedKeypointMatcher()  # 384 keypoints, 64² templates
+    assert matcher.thinned(1000, 512) == {}
+    assert matcher.thinned(100, 512) == {"keypoints": 100}
+    assert matcher.thinned(10, 512) == {"keypoints": 64}  # (512 // 64)² templates side by side

@@ -75,3 +75,21 @@ def test_overlap_too_thin_for_any_tile_raises(tmp_path, write_raster):
     with pytest.raises(InputError, match="too small to hold a tile") as info:
         plan_pair(str(ref), sar, RegisterOptions(tile_size=128))
     assert info.value.path == sar
+
+
+def test_search_budget_thins_the_template_grid_of_a_scene_with_many_tiles(pair):
+    # 12 tiles of 128²: at the default stride of 32 each has 3² = 9 templates of 64².
+    template = ("template", 64)
+    full = plan_pair(*pair, RegisterOptions(tile_size=128, matcher_options=(template,), search_budget=None))
+    assert len(full.recipes) == 12 and full.matcher_options == (template,)
+    fits = plan_pair(*pair, RegisterOptions(tile_size=128, matcher_options=(template,), search_budget=12 * 9))
+    assert fits.matcher_options == (template,)
+    thinned = plan_pair(*pair, RegisterOptions(tile_size=128, matcher_options=(template,), search_budget=60))
+    assert dict(thinned.matcher_options) == {"template": 64, "stride": 64}  # 2² = 4 templates ≤ 60 // 12
+    floor = plan_pair(*pair, RegisterOptions(tile_size=128, matcher_options=(template,), search_budget=1))
+    assert dict(floor.matcher_options)["stride"] == 64  # never sparser than templates side by side
+
+
+def test_search_budget_never_overrides_the_users_own_setting(pair):
+    plan = plan_pair(*pair, RegisterOptions(tile_size=128, matcher_options=(("stride", 40),), search_budget=1))
+    assert dict(plan.matcher_options) == {"stride": 40}
