@@ -8,6 +8,7 @@ displacement of the SAR content relative to the reference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +49,11 @@ class Correspondences:
         )
 
 
+# One tile pair as a matcher takes it: reference (H, W) float32, its validity (H, W) bool, the SAR around
+# it (H + 2m, W + 2m) float32 and its validity (H + 2m, W + 2m) bool.
+TileTensors = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
 class Matcher(Protocol):
     """Finds correspondences between a reference tile and the SAR around it."""
 
@@ -68,6 +74,10 @@ class Matcher(Protocol):
             sar: (H + 2m, W + 2m) float32 in [0, 1], same grid, ``m`` = margin pixels on each side.
             sar_valid: (H + 2m, W + 2m) bool.
         """
+        ...
+
+    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
+        """Match several tile pairs at once (batched on the device where the matcher can), in order."""
         ...
 
     def margin(self, max_shift: int) -> int:

@@ -27,7 +27,7 @@ class CfogMatcher(DenseTemplateMatcher):
     name: str = "cfog"
 
     def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(1, 1, H, W) images → (1, K, H, W) CFOG descriptors each."""
+        """(B, 1, H, W) images → (B, K, H, W) CFOG descriptors each."""
         return (
             cfog_descriptor(reference, self.orientations, self.sigma),
             cfog_descriptor(sar, self.orientations, self.sigma, self.sar_presmooth),

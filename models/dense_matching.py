@@ -12,6 +12,7 @@ A subclass supplies :meth:`DenseTemplateMatcher.describe` (image → dense descr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from sarlign.axis import window_starts
-from sarlign.models.base import Correspondences
+from sarlign.models.base import Correspondences, TileTensors
 from sarlign.models.structural import average_pool
 from sarlign.models.template_matching import find_peaks, ncc_surfaces
 
@@ -67,7 +68,7 @@ class DenseTemplateMatcher:
     MIN_TILE: ClassVar[int] = 32  # narrower tiles (slivers of the overlap) hold too little to match
 
     def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Dense descriptors of both tiles: (1, 1, H, W) images in, (1, C, H, W) descriptors out."""
+        """Dense descriptors of both tiles: (B, 1, H, W) images in, (B, C, H, W) descriptors out."""
         raise NotImplementedError
 
     def margin(self, max_shift: int) -> int:
@@ -86,7 +87,6 @@ class DenseTemplateMatcher:
             stride = min(self.template, stride + 8)
         return {"stride": stride} if stride != self.stride else {}
 
-    @torch.no_grad()
     def match(
         self,
         reference: torch.Tensor,
@@ -95,19 +95,29 @@ class DenseTemplateMatcher:
         sar_valid: torch.Tensor,
     ) -> Correspondences:
         """See :class:`sarlign.models.base.Matcher`; scores are peak NCC values in [0, 1]."""
+        return self.match_many([(reference, reference_valid, sar, sar_valid)])[0]
+
+    @torch.no_grad()
+    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
+        """See :meth:`sarlign.models.base.Matcher.match_many`: tiles of one shape share one
+        :meth:`describe` call, a batch of (B, 1, H, W)."""
         device = torch.device(self.device)
-        h, w = reference.shape
-        if min(h, w) < self.MIN_TILE:
-            return Correspondences.concatenate([])
-        m = (sar.shape[0] - h) // 2
-        ref_valid = reference_valid.to(device)
-        sar_ok = sar_valid.to(device)
-        ref_desc, sar_desc = self.describe(reference.to(device)[None, None], sar.to(device)[None, None])
-        ref_desc, sar_desc = ref_desc[0], sar_desc[0]
-        ref_desc = ref_desc * ref_valid
-        sar_desc = sar_desc * sar_ok
-        dx0, dy0 = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
-        return self._fine_matches(ref_desc, ref_valid, sar_desc, sar_ok, m, dx0, dy0)
+        found = [Correspondences.concatenate([])] * len(tiles)
+        groups: dict[tuple, list[int]] = {}
+        for i, (reference, _, sar, _) in enumerate(tiles):
+            if min(reference.shape) >= self.MIN_TILE:
+                groups.setdefault((reference.shape, sar.shape), []).append(i)
+        for (shape, sar_shape), members in groups.items():
+            references = torch.stack([tiles[i][0] for i in members]).to(device)[:, None]
+            sars = torch.stack([tiles[i][2] for i in members]).to(device)[:, None]
+            ref_descs, sar_descs = self.describe(references, sars)
+            m = (sar_shape[0] - shape[0]) // 2
+            for k, i in enumerate(members):
+                ref_valid, sar_valid = tiles[i][1].to(device), tiles[i][3].to(device)
+                ref_desc, sar_desc = ref_descs[k] * ref_valid, sar_descs[k] * sar_valid
+                dx0, dy0 = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
+                found[i] = self._fine_matches(ref_desc, ref_valid, sar_desc, sar_valid, m, dx0, dy0)
+        return found
 
     def _fine_matches(
         self,

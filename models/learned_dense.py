@@ -65,6 +65,6 @@ class LearnedDenseMatcher(DenseTemplateMatcher):
         return loaded_once(self.weights, DescriptorNet, self.device)[0]
 
     def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(1, 1, H, W) images → (1, dim, H, W) learned descriptors each."""
+        """(B, 1, H, W) images → (B, dim, H, W) learned descriptors each."""
         net = self.network()
         return net(reference, "optical"), net(sar, "sar")

@@ -23,6 +23,7 @@ template, so reference and SAR positions use one convention.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sarlign.models.base import Correspondences
+from sarlign.models.base import Correspondences, TileTensors
 from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
 from sarlign.models.cfog import CfogMatcher
 from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
@@ -138,6 +139,10 @@ class LearnedKeypointMatcher:
         """Fewer optical keypoints per tile; see :meth:`sarlign.models.base.Matcher.thinned`."""
         keypoints = max(searches, (tile_size // self.template) ** 2)  # no fewer than the templates that tile it
         return {"keypoints": keypoints} if keypoints < self.keypoints else {}
+
+    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
+        """One tile at a time: keypoint counts differ from tile to tile, so there is no common batch."""
+        return [self.match(*tile) for tile in tiles]
 
     def margin(self, max_shift: int) -> int:
         """SAR pixels needed around a tile to find shifts up to ``max_shift`` px."""

@@ -20,9 +20,10 @@ from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
 from sarlign.pipeline.report import build_report, write_report
-from sarlign.pipeline.tasks import TileResult, match_read_tile, match_tile, read_tile
+from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile
 
 ProgressCallback = Callable[[int, int], None]
+GPU_BATCH = 8  # tiles per matching task on a GPU worker: one descriptor batch of 8 × 624² px
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,10 @@ def match_tiles(
 ) -> list[TileResult]:
     """Run every recipe of the plan on the cluster; results come back in the plan's tile order.
 
-    On a cluster with GPU workers, reading is a task of its own that any worker may run and matching asks
-    for ``GPU=1``, so a mixed cluster matches on its GPUs and reads everywhere; otherwise one task per tile
-    reads and matches (no pixels travel between workers).
+    On a cluster with GPU workers, reading is a task of its own that any worker may run, and matching asks
+    for ``GPU=1`` and takes ``GPU_BATCH`` tiles at a time, so a mixed cluster matches on its GPUs, in
+    batches, and reads everywhere; otherwise one task per tile reads and matches (no pixels travel
+    between workers).
     """
     info = client.scheduler_info()["workers"]
     threads = max(1, sum(w.get("nthreads", 1) for w in info.values()) // max(1, len(info)))
@@ -83,18 +85,21 @@ def match_tiles(
         verify=options.verify,
         pure=False,
     )
+    recipes, count = plan.recipes, len(plan.recipes)
     if has_gpu_workers(client):
-        reads = client.map(read_tile, plan.recipes, pure=False)
-        futures = client.map(match_read_tile, plan.recipes, reads, resources={"GPU": 1}, **settings)
+        reads = client.map(read_tile, recipes, pure=False)
+        futures = [
+            client.submit(match_read_tiles, recipes[i : i + GPU_BATCH], reads[i : i + GPU_BATCH], resources={"GPU": 1}, **settings)
+            for i in range(0, count, GPU_BATCH)
+        ]
     else:
-        futures = client.map(match_tile, plan.recipes, **settings)
-    order = {f.key: i for i, f in enumerate(futures)}
-    results: list[TileResult | None] = [None] * len(futures)
-    for done, future in enumerate(as_completed(futures), start=1):
-        results[order[future.key]] = future.result()
+        futures = client.map(read_and_match_tiles, [[recipe] for recipe in recipes], **settings)
+    results: dict[str, TileResult] = {}
+    for future in as_completed(futures):
+        results.update((result.tile_id, result) for result in future.result())
         if progress:
-            progress(done, len(futures))
-    return [r for r in results if r is not None]
+            progress(len(results), count)
+    return [results[recipe.tile_id] for recipe in recipes]
 
 
 def collect_tie_points(results: list[TileResult]) -> TiePoints:

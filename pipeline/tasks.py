@@ -67,36 +67,43 @@ def read_tile(recipe: TileRecipe) -> ReadTile:
     return ReadTile(pair, time.perf_counter() - started)
 
 
-def match_read_tile(
-    recipe: TileRecipe,
-    read: ReadTile,
+def match_read_tiles(
+    recipes: list[TileRecipe],
+    reads: list[ReadTile],
     matcher: str,
     matcher_options: tuple[tuple[str, object], ...],
     thresholds: ScreeningThresholds,
     device: str = "auto",
     torch_threads: int = 0,
     verify: bool = False,
-) -> TileResult:
-    """Screen and match a tile pair already read (and with ``verify``, drop the tie points the patch
-    verifier rejects); correspondences are returned in reference-grid pixels."""
+) -> list[TileResult]:
+    """Screen and match tile pairs already read, the accepted ones in one batch (and with ``verify``,
+    drop the tie points the patch verifier rejects); correspondences come back in reference-grid pixels."""
     started = time.perf_counter()
-    pair = read.pair
-    screening = screen(pair, thresholds)
-    matches, rejected = Correspondences.concatenate([]), 0
-    if screening.accepted:
-        model = _matcher(matcher, matcher_options, device, torch_threads)
-        reference, sar = torch.from_numpy(pair.reference), torch.from_numpy(pair.sar)
-        found = model.match(reference, torch.from_numpy(pair.reference_valid), sar, torch.from_numpy(pair.sar_valid))
-        if verify and len(found):
-            verified = _verifier(device).verify(reference, sar, found)
-            found, rejected = verified, len(found) - len(verified)
-        matches = found.shifted(recipe.window.col_off, recipe.window.row_off)
-    return TileResult(recipe.tile_id, screening, matches, read.seconds, time.perf_counter() - started, rejected)
+    screenings = [screen(read.pair, thresholds) for read in reads]
+    accepted = [i for i, screening in enumerate(screenings) if screening.accepted]
+    tensors = [
+        tuple(torch.from_numpy(a) for a in (p.reference, p.reference_valid, p.sar, p.sar_valid))
+        for p in (reads[i].pair for i in accepted)
+    ]
+    found = _matcher(matcher, matcher_options, device, torch_threads).match_many(tensors) if accepted else []
+    matches = [Correspondences.concatenate([])] * len(reads)
+    rejected = [0] * len(reads)
+    for i, tile, correspondences in zip(accepted, tensors, found):
+        if verify and len(correspondences):
+            verified = _verifier(device).verify(tile[0], tile[2], correspondences)
+            correspondences, rejected[i] = verified, len(correspondences) - len(verified)
+        matches[i] = correspondences.shifted(recipes[i].window.col_off, recipes[i].window.row_off)
+    match_s = (time.perf_counter() - started) / len(reads)  # a batch's time, shared evenly among its tiles
+    return [
+        TileResult(recipe.tile_id, screening, tile_matches, read.seconds, match_s, tile_rejected)
+        for recipe, read, screening, tile_matches, tile_rejected in zip(recipes, reads, screenings, matches, rejected)
+    ]
 
 
-def match_tile(recipe: TileRecipe, *args: object, **kwargs: object) -> TileResult:
-    """Read, screen and match one tile in one task (see :func:`match_read_tile` for the arguments)."""
-    return match_read_tile(recipe, read_tile(recipe), *args, **kwargs)
+def read_and_match_tiles(recipes: list[TileRecipe], *args: object, **kwargs: object) -> list[TileResult]:
+    """Read, screen and match tiles in one task (see :func:`match_read_tiles` for the other arguments)."""
+    return match_read_tiles(recipes, [read_tile(recipe) for recipe in recipes], *args, **kwargs)
 
 
 def tile_status(result: TileResult | None) -> tuple[str, str]:
