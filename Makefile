@@ -8,7 +8,7 @@ SARLIGN := $(VENV)/bin/sarlign
 SAMPLE := data/sample
 DEMO_OUT := demo-output
 
-.PHONY: setup demo test lint eval clean
+.PHONY: setup demo test lint eval bench-scene clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,17 @@ lint: setup
 # The registration benchmark of BENCHMARKS.md (needs the shared data folder beside the checkout).
 eval: setup
 	$(SARLIGN) eval ../shared/data --output eval-cfog.json
+
+# The whole-scene benchmark of BENCHMARKS.md: builds the 2745², 5490² and 10980² benchmark scenes from the
+# shared data (once), AROSICS in its own environment (once), then times every configuration.
+SCENES := bench-scenes
+bench-scene: setup
+	for size in 2745 5490 10980; do \
+		test -f $(SCENES)/$$size/truth.json || $(PY) bench/make_scene.py ../shared/data --size $$size --out $(SCENES)/$$size; \
+	done
+	bash bench/arosics/setup.sh
+	$(PY) bench/bench_scene.py $(SCENES)/2745 $(SCENES)/5490 $(SCENES)/10980 --matcher cfog learned-dense \
+		--workers 1 2 --arosics $(SCENES)/5490 --out bench-scene.json
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache

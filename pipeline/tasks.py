@@ -1,8 +1,9 @@
-"""The per-tile task that runs on Dask workers: read a tile pair, screen it, match it, verify the matches.
+"""The tasks that run on Dask workers: read tile pairs, screen them, match them, verify the matches.
 
-Inputs are a recipe and plain options; the result is a few small arrays. The matcher (and the patch
-verifier) is built once per worker process (cached), and torch's thread count is set so that workers do
-not oversubscribe the cores.
+On CPU workers one task reads and matches one tile; on GPU workers reading is a task of its own and one
+matching task takes a batch of tiles. Inputs are recipes and plain options; results are a few small
+arrays per tile. The matcher (and the patch verifier) is built once per worker process (cached), and
+torch's thread count is set so that workers do not oversubscribe the cores.
 """
 
 from __future__ import annotations
