@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
+import rasterio.transform
 from affine import Affine
 from pyproj import Geod, Transformer
 from rasterio.crs import CRS
@@ -86,8 +87,8 @@ def swath_valid(window: Window, size: int) -> np.ndarray:
 
 def geographic_grid(transform: Affine, size: int) -> tuple[Affine, int, int]:
     """An EPSG:4326 grid of about 10 m pixels covering the size² UTM scene: (transform, width, height)."""
-    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=float)
-    east, north = transform * corners.T
+    # Outer corners of the corner pixels (offset "ul" of the pixel one past the last row or column).
+    east, north = rasterio.transform.xy(transform, [0, 0, size, size], [0, size, 0, size], offset="ul")
     lon, lat = Transformer.from_crs(REFERENCE_CRS, "EPSG:4326", always_xy=True).transform(east, north)
     centre_lat = float(np.mean(lat))
     geod = Geod(ellps="WGS84")
