@@ -44,7 +44,7 @@ bench-scene: setup
 	done
 	bash bench/arosics/setup.sh
 	$(PY) bench/bench_scene.py $(SCENES)/2745 $(SCENES)/5490 $(SCENES)/10980 --matcher cfog learned-dense \
-		--workers 1 2 --arosics $(SCENES)/5490 --out bench-scene.json
+		--workers 1 2 --arosics $(SCENES)/5490 --arosics-window 256 512 --out bench-scene.json
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache

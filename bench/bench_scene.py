@@ -3,7 +3,7 @@
     python bench/make_scene.py ../shared/data --size 2745 --out bench-scenes/2745   # and 5490, 10980
     python bench/bench_scene.py bench-scenes/2745 bench-scenes/5490 bench-scenes/10980 \
         [--matcher cfog learned-dense] [--workers 1 2] [--out bench-scene.json] \
-        [--arosics bench-scenes/5490 [--arosics-python .venv-arosics/bin/python]]
+        [--arosics bench-scenes/5490 [--arosics-window 256 512] [--arosics-python .venv-arosics/bin/python]]
 
 Every (scene, matcher, workers) run is a fresh process, so peak memory is that run's alone: the client
 process (which also hosts the local scheduler) and each worker process report their own peak resident
@@ -13,7 +13,7 @@ block by block, and writing the output COG, on one process.
 
 With ``--arosics SCENE``, AROSICS ``COREG_LOCAL`` runs on that scene in the same benchmark, in its own
 environment (``bash bench/arosics/setup.sh``), given the SAR on the reference's CRS (its warp is timed
-apart), and its result is set beside sarlign's.
+apart), once per matching window size, and its results are set beside sarlign's.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def one_run(scene: Path, matcher: str, workers: int, workdir: Path) -> dict:
         "tiles": tiles["total"] - tiles["outside"],
         "tiles_matched": tiles["matched"],
         "tiles_per_s": (tiles["total"] - tiles["outside"]) / report["timings"]["match_s"],
+        "tie_points": report["quality"]["tie_points"],
         "inliers": report["quality"]["inliers"],
         "correction_px": report["correction"]["shift_px"],
         "error_px": float(np.hypot(*error)),
@@ -95,13 +96,15 @@ def one_run(scene: Path, matcher: str, workers: int, workdir: Path) -> dict:
     }
 
 
-def arosics_run(python: str, scene: Path, cpus: int, workdir: Path) -> dict:
-    """AROSICS ``COREG_LOCAL`` on the scene (bench/arosics/run_coreg_local.py), and its error against the truth."""
-    out = workdir / "arosics.json"
+def arosics_run(python: str, scene: Path, window: int, cpus: int, workdir: Path) -> dict:
+    """AROSICS ``COREG_LOCAL`` on the scene with ``window``² px matching windows
+    (bench/arosics/run_coreg_local.py), and its error against the truth."""
+    out = workdir / f"arosics-{window}.json"
     runner = Path(__file__).parent / "arosics" / "run_coreg_local.py"
     started = time.perf_counter()
     subprocess.run([python, str(runner), str(scene / "reference.tif"), str(scene / "sar.tif"), "--out", str(out),
-                    "--cpus", str(cpus), "--workdir", str(workdir / "arosics")], check=True, capture_output=True, text=True)
+                    "--window", str(window), "--cpus", str(cpus), "--workdir", str(workdir / f"arosics-{window}")],
+                   check=True, capture_output=True, text=True)
     result = json.loads(out.read_text()) | {"wall_s": time.perf_counter() - started}
     truth = json.loads((scene / "truth.json").read_text())
     # Truth: the SAR shows a feature offset_px away; AROSICS reports where the SAR shows it minus the reference, in metres.
@@ -111,19 +114,22 @@ def arosics_run(python: str, scene: Path, cpus: int, workdir: Path) -> dict:
     return result
 
 
-def comparison(arosics: dict, ours: list[dict], scene: Path) -> str:
+def comparison(arosics_runs: list[dict], ours: list[dict], scene: Path) -> str:
     """sarlign and AROSICS on one scene, side by side (Markdown)."""
-    lines = ["| tool | wall (s) | tie points valid / searched | error (px) |", "|---|---|---|---|"]
+    # Tie points: sarlign's inliers of the global fit / the matcher's tie points; AROSICS's valid points / grid points.
+    lines = ["| tool | wall (s) | tie points kept / candidates | error (px) |", "|---|---|---|---|"]
     for r in ours:
         if r["scene"] == scene.name:
-            lines.append(f"| sarlign {r['matcher']}, {r['workers']} worker(s) | {r['wall_s']:.1f} | {r['inliers']} | {r['error_px']:.2f} |")
-    error = f"{arosics['error_px']:.2f}" if "error_px" in arosics else "no correction made"
-    lines.append(
-        f"| AROSICS {arosics['arosics_version']} COREG_LOCAL (grid {arosics['parameters']['grid_res']} px, window "
-        f"{arosics['parameters']['window']} px, {arosics['parameters']['cpus']} CPUs) | {arosics['wall_s']:.1f} "
-        f"(warp {arosics['prepare_s']:.1f} + match {arosics['coreg_s']:.1f} + correct {arosics['correct_s']:.1f}) | "
-        f"{arosics['tie_points_valid']} / {arosics['tie_points_total']} | {error} |"
-    )
+            lines.append(f"| sarlign {r['matcher']}, {r['workers']} worker(s) | {r['wall_s']:.1f} | "
+                         f"{r['inliers']} / {r['tie_points']} | {r['error_px']:.2f} |")
+    for arosics in arosics_runs:
+        error = f"{arosics['error_px']:.2f}" if "error_px" in arosics else "no correction made"
+        lines.append(
+            f"| AROSICS {arosics['arosics_version']} COREG_LOCAL (grid {arosics['parameters']['grid_res']} px, window "
+            f"{arosics['parameters']['window']} px, {arosics['parameters']['cpus']} CPUs) | {arosics['wall_s']:.1f} "
+            f"(warp {arosics['prepare_s']:.1f} + match {arosics['coreg_s']:.1f} + correct {arosics['correct_s']:.1f}) | "
+            f"{arosics['tie_points_valid']} / {arosics['tie_points_total']} | {error} |"
+        )
     return "\n".join(lines)
 
 
@@ -158,6 +164,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--out", type=Path, help="also write every run's figures here (JSON)")
     parser.add_argument("--arosics", type=Path, metavar="SCENE", help="also run AROSICS COREG_LOCAL on this scene")
+    parser.add_argument("--arosics-window", type=int, nargs="+", default=[256], help="AROSICS matching window sizes, px")
     parser.add_argument("--arosics-python", default=".venv-arosics/bin/python", help="AROSICS's environment")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: a single run
     args = parser.parse_args()
@@ -166,7 +173,10 @@ def main() -> None:
             print(json.dumps(one_run(args.scenes[0], args.matcher[0], args.workers[0], Path(workdir))))
             return
         floors = {scene.name: io_floor(scene, Path(workdir)) for scene in args.scenes}
-        arosics = arosics_run(args.arosics_python, args.arosics, max(args.workers), Path(workdir)) if args.arosics else None
+        arosics = [
+            arosics_run(args.arosics_python, args.arosics, window, max(args.workers), Path(workdir))
+            for window in (args.arosics_window if args.arosics else [])
+        ]
     runs = []
     for scene in args.scenes:
         for matcher in args.matcher:
