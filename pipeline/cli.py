@@ -112,6 +112,24 @@ def _summary(report: dict) -> Table:
     return table
 
 
+def _check_choices(matcher: str, transform: str) -> None:
+    if transform not in ("affine", "translation"):
+        raise typer.BadParameter("--transform must be affine or translation")
+    if matcher not in registry.available():
+        raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
+
+
+# Options shared by `register` and `batch`.
+MATCHER = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`).")
+MATCHER_SETTINGS = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128.")
+TRANSFORM = typer.Option("affine", "--transform", help="Global model: affine or translation.")
+SEARCH_BUDGET = typer.Option(RegisterOptions.search_budget, "--search-budget", help="Most local searches over the whole scene: on large scenes the matcher searches fewer places per tile (never sparser than templates side by side). 0: full density everywhere.")
+SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: start a local cluster).")
+WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")
+DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+
+
 @app.command()
 def register(
     reference: Path = typer.Argument(..., help="Reference optical raster (e.g. Sentinel-2 B08 GeoTIFF); any GDAL-readable file with a CRS."),
@@ -121,32 +139,31 @@ def register(
     sar_band: int = typer.Option(1, "--sar-band", help="SAR band to match (1-based); every band is written to the output."),
     sar_scale: str = typer.Option("auto", "--sar-scale", help="SAR values: linear (power/amplitude, taken to dB), db, or auto (dB if any value is negative)."),
     sar_nodata: Optional[float] = typer.Option(None, "--sar-nodata", help="SAR nodata value, overriding the file's."),
-    matcher: str = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`)."),
-    matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128."),
+    matcher: str = MATCHER,
+    matcher_option: list[str] = MATCHER_SETTINGS,
     verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
-    transform: str = typer.Option("affine", "--transform", help="Global model: affine or translation."),
+    transform: str = TRANSFORM,
     tile_size: int = typer.Option(512, "--tile-size", help="Tile side in reference pixels."),
     tile_overlap: int = typer.Option(0, "--tile-overlap", help="Overlap between neighbouring tiles in reference pixels."),
     max_shift: int = typer.Option(40, "--max-shift", help="Largest misregistration searched for, in reference pixels."),
-    search_budget: int = typer.Option(RegisterOptions.search_budget, "--search-budget", help="Most local searches over the whole scene: on large scenes the matcher searches fewer places per tile (never fewer than tile it). 0: full density everywhere."),
+    search_budget: int = SEARCH_BUDGET,
     min_inliers: int = typer.Option(FitGates.min_inliers, "--min-inliers", help="Refuse a fit with fewer inlier tie points."),
     max_rmse: float = typer.Option(FitGates.max_rmse_px, "--max-rmse", help="Refuse a fit whose inlier or held-out RMSE exceeds this (reference pixels)."),
     inlier_threshold: float = typer.Option(FitGates.inlier_threshold_px, "--inlier-threshold", help="Residual (reference pixels) below which a tie point is an inlier."),
     min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
     min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
     resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: start a local cluster)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    scheduler: Optional[str] = SCHEDULER,
+    workers: Optional[int] = WORKERS,
+    device: str = DEVICE,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
     from sarlign.pipeline.register import prepare, run
 
-    if transform not in ("affine", "translation"):
-        raise typer.BadParameter("--transform must be affine or translation")
+    _check_choices(matcher, transform)
     if sar_scale not in ("auto", "linear", "db"):
         raise typer.BadParameter("--sar-scale must be auto, linear or db")
     options = RegisterOptions(
@@ -167,8 +184,6 @@ def register(
         resample=resample,
         device=device,
     )
-    if matcher not in registry.available():
-        raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
     with _failures_to_exit_codes():
         job = prepare(str(reference), str(sar), output, options, overwrite)  # fail fast, before the cluster starts
         with dask_client(scheduler, workers) as client, _progress("tiles", quiet) as progress:
@@ -201,6 +216,57 @@ def _eval_table(summary: dict, checkpoints: dict) -> Table:
     return table
 
 
+@app.command()
+def batch(
+    pairs: Path = typer.Argument(..., help="CSV file with a header row: reference, sar, and optionally name (else the SAR file's stem)."),
+    out_dir: Path = typer.Option(..., "--out-dir", help="Folder for each pair's NAME.tif, NAME.json, NAME.gpkg and the batch summary (created if missing)."),
+    matcher: str = MATCHER,
+    matcher_option: list[str] = MATCHER_SETTINGS,
+    transform: str = TRANSFORM,
+    search_budget: int = SEARCH_BUDGET,
+    pairs_in_flight: int = typer.Option(2, "--pairs-in-flight", help="Pairs registered at once on the cluster (bounds the client's memory)."),
+    scheduler: Optional[str] = SCHEDULER,
+    workers: Optional[int] = WORKERS,
+    device: str = DEVICE,
+    quiet: bool = QUIET,
+) -> None:
+    """Register many scene pairs; a rerun skips the pairs already complete and redoes the rest."""
+    from sarlign.pipeline.batch import read_pairs, run_batch, write_summary
+
+    _check_choices(matcher, transform)
+    options = RegisterOptions(
+        matcher=matcher,
+        matcher_options=_parse_matcher_options(matcher_option),
+        transform=transform,  # type: ignore[arg-type]
+        search_budget=search_budget or None,
+        device=device,
+    )
+    with _failures_to_exit_codes():
+        entries = read_pairs(pairs)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with dask_client(scheduler, workers) as client, _progress("pairs", quiet) as progress:
+            finished: list[str] = []
+
+            def pair_done(summary) -> None:
+                finished.append(summary.name)
+                if progress is not None:
+                    progress(len(finished), len(entries))
+
+            summaries = run_batch(entries, out_dir, options, client, pairs_in_flight, pair_done)
+        csv_path, _ = write_summary(summaries, out_dir)
+    failed = [s for s in summaries if s.status == "failed"]
+    if not quiet:
+        table = Table(title=f"sarlign batch: {len(summaries)} pairs, {len(failed)} failed ({csv_path})")
+        for column in ("pair", "status", "shift (px)", "RMSE (px)", "error"):
+            table.add_column(column)
+        for s in summaries:
+            shift = f"{s.shift_x_px:+.2f}, {s.shift_y_px:+.2f}" if s.shift_x_px is not None else ""
+            table.add_row(s.name, s.status, shift, f"{s.rmse_px:.2f}" if s.rmse_px is not None else "", s.error)
+        err.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("eval")
 def evaluate(
     data: Path = typer.Argument(..., help="Folder holding pairs/volkov_s1s2 (aligned pairs) and geotiff/cfog (Rosenheim check points)."),
@@ -211,7 +277,7 @@ def evaluate(
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the generated cases and outputs here (default: a temporary folder)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random misregistrations."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
+    workers: Optional[int] = WORKERS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
     """Measure registration precision and accuracy on real aligned pairs (T, A and X cases per pair)."""
@@ -244,7 +310,7 @@ app.add_typer(train_app, name="train")
 def train_align(
     pairs: Path = typer.Argument(..., help="Folder of Volkov training pairs (volkov_<id>_opt.png / _sar.png)."),
     output: Path = typer.Option(..., "-o", "--output", help="Alignments JSON to write."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core)."),
+    workers: Optional[int] = WORKERS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """Refine each training pair's stated alignment with the classical matcher (affine fit)."""
@@ -272,7 +338,7 @@ def _train_command(objective: str) -> Callable[..., None]:
         alignments: Optional[Path] = typer.Option(None, "--alignments", help="Refined alignments from `sarlign train align` (default: the stated alignment)."),
         run_dir: Path = typer.Option(Path(f"runs/{objective}"), "--run-dir", help="Checkpoints and log; a rerun resumes from here."),
         export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights here (with a .json metadata file)."),
-        device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+        device: str = DEVICE,
     ) -> None:
         from sarlign.pipeline.tasks import resolve_device
         from sarlign.training.data import load_training_pairs

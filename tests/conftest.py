@@ -51,6 +51,22 @@ def shared_file(shared_data):
 
 
 @pytest.fixture(scope="session")
+def shifted_copy():
+    """``shifted_copy(source, destination, transform_of)``: copy a raster with its geotransform replaced by
+    ``transform_of(old_transform)`` (pixels untouched); returns ``destination``."""
+
+    def copy(source, destination, transform_of) -> Path:
+        with rasterio.open(source) as src:
+            profile, data = src.profile, src.read()
+        profile["transform"] = transform_of(profile["transform"])
+        with rasterio.open(destination, "w", **profile) as dst:
+            dst.write(data)
+        return Path(destination)
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def write_raster():
     """``write_raster(path, data, crs=..., transform=..., nodata=..., **profile)``: write a GeoTIFF, return its path.
 

@@ -33,23 +33,13 @@ def _flat(text: str) -> str:
     return "".join(text.split())
 
 
-def _shifted_copy(source, destination, transform_of):
-    """Copy ``source`` with its geotransform replaced by ``transform_of(old_transform)``."""
-    with rasterio.open(source) as src:
-        profile, data = src.profile, src.read()
-    profile["transform"] = transform_of(profile["transform"])
-    with rasterio.open(destination, "w", **profile) as dst:
-        dst.write(data)
-    return destination
-
-
 @pytest.fixture(scope="module")
-def volkov_run(tmp_path_factory, shared_file):
+def volkov_run(tmp_path_factory, shared_file, shifted_copy):
     """One successful run on Volkov 101 with the SAR georeferenced (+12, −7) px off."""
     reference = shared_file(VOLKOV.format("opt"))
     original = shared_file(VOLKOV.format("sar"))
     work = tmp_path_factory.mktemp("volkov")
-    sar = _shifted_copy(original, work / "sar_shifted.tif", lambda t: t @ Affine.translation(*SHIFT))
+    sar = shifted_copy(original, work / "sar_shifted.tif", lambda t: t @ Affine.translation(*SHIFT))
     out_dir = work / "out"
     out_dir.mkdir()
     output = out_dir / "registered.tif"

@@ -1,0 +1,176 @@
+"""A batch of scene pairs on one Dask cluster: resumable, each pair's failure recorded, nothing half-written.
+
+Each pair's outputs go to ``OUT_DIR/NAME.tif`` (and ``.json``, ``.gpkg`` beside it), written all or
+nothing by :func:`sarlign.pipeline.register.run`. A rerun skips the pairs whose report says they are
+complete and whose outputs match that report, and redoes the rest. Several pairs are in flight at once
+(threads sharing one client), so the tiles of one pair keep workers busy while another pair fits.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import rasterio
+from distributed import Client
+
+from sarlign.errors import InputError, SarlignError
+from sarlign.georef.staging import staged
+from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.register import OutputPaths, prepare, run
+from sarlign.pipeline.report import REPORT_FORMAT
+
+REQUIRED_COLUMNS = ("reference", "sar")
+SUMMARY_FIELDS = ("name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar")
+
+
+@dataclass(frozen=True)
+class BatchPair:
+    """One row of the pairs file: a reference and a SAR raster (anything GDAL opens) and a stable name."""
+
+    name: str
+    reference: str
+    sar: str
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """What became of one pair: status 'done' (this run), 'complete' (an earlier run) or 'failed'."""
+
+    name: str
+    status: str
+    reference: str
+    sar: str
+    shift_x_px: float | None = None
+    shift_y_px: float | None = None
+    rmse_px: float | None = None
+    inliers: int | None = None
+    seconds: float | None = None
+    error: str = ""
+
+
+def read_pairs(path: Path) -> list[BatchPair]:
+    """The pairs of a CSV file with a header row: ``reference``, ``sar`` and optionally ``name``
+    (else the SAR file's stem). Relative local paths are taken relative to the CSV file.
+
+    Raises:
+        InputError: unreadable file, missing or unknown columns, empty cells, or duplicate names.
+    """
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+            columns = set(rows[0].keys()) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise InputError(str(path), f"cannot be read as CSV ({error})") from error
+    if not rows:
+        raise InputError(str(path), "has no pairs (a header row with 'reference' and 'sar', then one row per pair)")
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(str(path), f"lacks the column(s) {', '.join(missing)}")
+    unknown = sorted(columns - {*REQUIRED_COLUMNS, "name"})
+    if unknown:
+        raise InputError(str(path), f"has unknown column(s) {', '.join(unknown)} (expected reference, sar, name)")
+    pairs = []
+    for line, row in enumerate(rows, start=2):
+        if not row["reference"] or not row["sar"]:
+            raise InputError(str(path), f"line {line}: 'reference' and 'sar' must both be given")
+        reference, sar = (_beside(path, row[c].strip()) for c in REQUIRED_COLUMNS)
+        pairs.append(BatchPair((row.get("name") or "").strip() or Path(sar).stem, reference, sar))
+    names = [p.name for p in pairs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(str(path), f"pair names must be unique; repeated: {', '.join(duplicates)}")
+    return pairs
+
+
+def _beside(csv_path: Path, location: str) -> str:
+    """A relative local path resolved against the CSV's folder; GDAL virtual paths and absolute ones as given."""
+    if location.startswith("/vsi") or "://" in location or Path(location).is_absolute():
+        return location
+    return str((csv_path.parent / location).resolve())
+
+
+def outputs_of(pair: BatchPair, out_dir: Path) -> OutputPaths:
+    """Where a pair's outputs go: ``out_dir/NAME.tif`` and its report and tie points beside it."""
+    return OutputPaths.beside(out_dir / f"{pair.name}.tif")
+
+
+def completed_report(pair: BatchPair, outputs: OutputPaths) -> dict | None:
+    """The pair's report when an earlier run completed it for the same inputs and every output it lists is
+    there, the raster carrying the geotransform the report gives; None otherwise."""
+    try:
+        report = json.loads(outputs.report.read_text())
+        inputs = report["inputs"]
+        if report["format"] != REPORT_FORMAT or report["status"] != "ok":
+            return None
+        if (inputs["reference"]["path"], inputs["sar"]["path"]) != (pair.reference, pair.sar):
+            return None
+        if not all(Path(p).is_file() for p in report["outputs"].values()):
+            return None
+        with rasterio.open(outputs.raster) as src:
+            written = list(src.transform.to_gdal())
+        return report if written == report["geotransform"]["new"] else None
+    except (OSError, ValueError, KeyError, TypeError, rasterio.errors.RasterioError):
+        return None
+
+
+def register_one(pair: BatchPair, out_dir: Path, options: RegisterOptions, client: Client) -> PairSummary:
+    """Register one pair unless an earlier run completed it; a failure is recorded, not raised."""
+    outputs = outputs_of(pair, out_dir)
+    report, status, started = completed_report(pair, outputs), "complete", time.perf_counter()
+    try:
+        if report is None:
+            report, status = run(prepare(pair.reference, pair.sar, outputs.raster, options, overwrite=True), client), "done"
+    except SarlignError as error:
+        return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=str(error))
+    except Exception as error:  # noqa: BLE001 — any other failure of one pair must not stop the batch
+        message = f"{type(error).__name__}: {error}"
+        return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=message)
+    shift = report["correction"]["shift_px"]
+    return PairSummary(
+        pair.name, status, pair.reference, pair.sar, shift[0], shift[1], report["quality"]["rmse_px"],
+        report["quality"]["inliers"], report["timings"]["total_s"],
+    )
+
+
+def run_batch(
+    pairs: list[BatchPair],
+    out_dir: Path,
+    options: RegisterOptions,
+    client: Client,
+    pairs_in_flight: int = 2,
+    on_pair_done: Callable[[PairSummary], None] | None = None,
+) -> list[PairSummary]:
+    """Register every pair on ``client``, at most ``pairs_in_flight`` at once; summaries in input order.
+
+    On an interrupt (Ctrl-C, a job's time limit) pairs not yet started are dropped and the interrupt is
+    raised again; pairs in flight leave no outputs (they are written all or nothing), so a rerun resumes.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, pairs_in_flight), thread_name_prefix="sarlign-pair")
+    try:
+        futures = [pool.submit(register_one, pair, out_dir, options, client) for pair in pairs]
+        for future in as_completed(futures):
+            if on_pair_done is not None:
+                on_pair_done(future.result())
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def write_summary(summaries: list[PairSummary], out_dir: Path) -> tuple[Path, Path]:
+    """``batch_summary.csv`` and ``batch_summary.json`` in ``out_dir``, written all or nothing."""
+    csv_path, json_path = out_dir / "batch_summary.csv", out_dir / "batch_summary.json"
+    rows = [asdict(s) for s in summaries]
+    with staged(csv_path, json_path) as (csv_tmp, json_tmp):
+        with open(csv_tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        counts = {status: sum(s.status == status for s in summaries) for status in ("done", "complete", "failed")}
+        json_tmp.write_text(json.dumps({"pairs": rows, "counts": counts}, indent=2) + "\n")
+    return csv_path, json_path

@@ -1,0 +1,116 @@
+"""`sarlign batch` on a local cluster of 2 worker processes: six real pairs and one corrupt one, then a rerun.
+
+The pairs are the real Volkov 101 and 253 scenes with the SAR georeferenced off by known shifts (the
+datasets' own alignment is off by about 3 px, so recovered shifts are checked to within 5 px).
+"""
+
+import csv
+import json
+
+import pytest
+from affine import Affine
+from typer.testing import CliRunner
+
+from sarlign.errors import InputError
+from sarlign.pipeline.batch import read_pairs
+from sarlign.pipeline.cli import app
+
+VOLKOV = "geotiff/volkov_s1s2_derived/volkov_{}_{}.tif"
+SHIFTS = [(12, -7), (-9, 4), (5, 15)]  # applied to the SAR geotransform, reference pixels (x, y)
+TOLERANCE_PX = 5.0
+
+
+def _batch(pairs_csv, out_dir):
+    return CliRunner().invoke(app, ["batch", str(pairs_csv), "--out-dir", str(out_dir), "--workers", "2", "--quiet"])
+
+
+def _summary(out_dir) -> dict[str, dict]:
+    with open(out_dir / "batch_summary.csv", newline="") as f:
+        return {row["name"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def batch_runs(tmp_path_factory, shared_file, shifted_copy):
+    """Two runs of one batch: six good pairs (relative paths) and one whose SAR is not a raster."""
+    work = tmp_path_factory.mktemp("batch")
+    rows, expected = [], {}
+    for scene in ("101", "253"):
+        reference = shared_file(VOLKOV.format(scene, "opt"))
+        for dx, dy in SHIFTS:
+            name = f"v{scene}_{dx:+d}_{dy:+d}"
+            shifted_copy(shared_file(VOLKOV.format(scene, "sar")), work / f"{name}.tif", lambda t: t @ Affine.translation(dx, dy))
+            rows.append({"reference": str(reference), "sar": f"{name}.tif", "name": name})
+            expected[name] = (-dx, -dy)
+    (work / "broken.tif").write_bytes(b"not a GeoTIFF, cut off in transfer")
+    rows.append({"reference": str(reference), "sar": "broken.tif", "name": ""})
+    pairs_csv = work / "pairs.csv"
+    with open(pairs_csv, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["reference", "sar", "name"])
+        writer.writeheader()
+        writer.writerows(rows)
+    out_dir = work / "results"
+    first = _batch(pairs_csv, out_dir)
+    first_summary = _summary(out_dir)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch_summary")}
+    second = _batch(pairs_csv, out_dir)
+    return {"first": first, "first_summary": first_summary, "second": second, "out_dir": out_dir,
+            "expected": expected, "stamps": stamps}
+
+
+def test_every_good_pair_is_registered_and_the_corrupt_one_is_reported(batch_runs):
+    summary = batch_runs["first_summary"]
+    assert batch_runs["first"].exit_code == 1  # a pair failed
+    assert summary["broken"]["status"] == "failed"
+    assert "broken.tif" in summary["broken"]["error"]
+    for name, (x, y) in batch_runs["expected"].items():
+        row = summary[name]
+        assert row["status"] == "done", row
+        assert abs(float(row["shift_x_px"]) - x) < TOLERANCE_PX and abs(float(row["shift_y_px"]) - y) < TOLERANCE_PX
+        report = json.loads((batch_runs["out_dir"] / f"{name}.json").read_text())
+        assert report["status"] == "ok" and (batch_runs["out_dir"] / f"{name}.gpkg").is_file()
+
+
+def test_a_rerun_does_no_work_on_completed_pairs(batch_runs):
+    out_dir = batch_runs["out_dir"]
+    summary = _summary(out_dir)
+    assert batch_runs["second"].exit_code == 1  # the corrupt pair fails again
+    assert {summary[name]["status"] for name in batch_runs["expected"]} == {"complete"}
+    assert {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch_summary")} == batch_runs["stamps"]
+    assert not [p for p in out_dir.iterdir() if ".partial" in p.name]
+
+
+def test_a_rerun_redoes_a_pair_whose_output_was_lost(batch_runs, tmp_path):
+    out_dir = batch_runs["out_dir"]
+    lost = next(iter(batch_runs["expected"]))
+    (out_dir / f"{lost}.gpkg").unlink()
+    pairs_csv = tmp_path / "one.csv"
+    report = json.loads((out_dir / f"{lost}.json").read_text())
+    pairs_csv.write_text(f"reference,sar,name\n{report['inputs']['reference']['path']},{report['inputs']['sar']['path']},{lost}\n")
+    assert _batch(pairs_csv, out_dir).exit_code == 0
+    assert _summary(out_dir)[lost]["status"] == "done"
+    assert (out_dir / f"{lost}.gpkg").is_file()
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("sar,name\na.tif,a\n", "lacks the column(s) reference"),
+        ("reference,sar,colour\na.tif,b.tif,red\n", "unknown column(s) colour"),
+        ("reference,sar\na.tif,\n", "line 2"),
+        ("reference,sar,name\na.tif,b.tif,x\nc.tif,d.tif,x\n", "repeated: x"),
+        ("reference,sar\n", "has no pairs"),
+    ],
+)
+def test_a_bad_pairs_file_is_refused_with_its_problem(tmp_path, text, problem):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs_csv.write_text(text)
+    with pytest.raises(InputError, match="pairs.csv") as raised:
+        read_pairs(pairs_csv)
+    assert problem in str(raised.value)
+
+
+def test_names_default_to_the_sar_stem_and_relative_paths_to_the_csv_folder(tmp_path):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs_csv.write_text("reference,sar\nref.tif,/vsis3/bucket/s1_vv.tif\n")
+    (pair,) = read_pairs(pairs_csv)
+    assert (pair.name, pair.reference, pair.sar) == ("s1_vv", str(tmp_path / "ref.tif"), "/vsis3/bucket/s1_vv.tif")
