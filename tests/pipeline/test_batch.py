@@ -6,14 +6,20 @@ datasets' own alignment is off by about 3 px, so recovered shifts are checked to
 
 import csv
 import json
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from affine import Affine
 from typer.testing import CliRunner
 
 from sarlign.errors import InputError
-from sarlign.pipeline.batch import read_pairs
+from sarlign.pipeline.batch import BatchPair, read_pairs, run_batch
 from sarlign.pipeline.cli import app
+from sarlign.pipeline.cluster import dask_client
+from sarlign.pipeline.plan import RegisterOptions
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_{}_{}.tif"
 SHIFTS = [(12, -7), (-9, 4), (5, 15)]  # applied to the SAR geotransform, reference pixels (x, y)
@@ -114,3 +120,25 @@ def test_names_default_to_the_sar_stem_and_relative_paths_to_the_csv_folder(tmp_
     pairs_csv.write_text("reference,sar\nref.tif,/vsis3/bucket/s1_vv.tif\n")
     (pair,) = read_pairs(pairs_csv)
     assert (pair.name, pair.reference, pair.sar) == ("s1_vv", str(tmp_path / "ref.tif"), "/vsis3/bucket/s1_vv.tif")
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(batch_runs, tmp_path):
+    """Kill one worker process (SIGKILL, by its pid) while tiles are running: Dask reruns its tiles on the
+    others and the nanny restarts it; every output comes out as in the undisturbed run."""
+    names = [n for n in batch_runs["expected"] if n.startswith("v101")][:2]
+    undisturbed = {n: json.loads((batch_runs["out_dir"] / f"{n}.json").read_text()) for n in names}
+    pairs = [BatchPair(n, undisturbed[n]["inputs"]["reference"]["path"], undisturbed[n]["inputs"]["sar"]["path"]) for n in names]
+    with dask_client(workers=2) as client, ThreadPoolExecutor(1) as pool:
+        victim = next(iter(client.run(os.getpid).values()))
+        batch = pool.submit(run_batch, pairs, tmp_path, RegisterOptions(), client, 2)
+        while not any(client.processing().values()):
+            time.sleep(0.05)
+        time.sleep(1.0)  # a few tiles in: some done, some running
+        os.kill(victim, signal.SIGKILL)
+        summaries = batch.result(timeout=300)
+        assert victim not in client.run(os.getpid).values()  # the kill landed; the nanny started a new process
+    assert [s.status for s in summaries] == ["done", "done"]
+    for name in names:
+        report = json.loads((tmp_path / f"{name}.json").read_text())
+        assert report["correction"] == undisturbed[name]["correction"]
+        assert report["geotransform"]["new"] == undisturbed[name]["geotransform"]["new"]
