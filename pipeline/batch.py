@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from sarlign.pipeline.register import OutputPaths, prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT
 
 REQUIRED_COLUMNS = ("reference", "sar")
+log = logging.getLogger(__name__)
 SUMMARY_FIELDS = ("name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar")
 
 
@@ -126,12 +128,12 @@ def register_one(pair: BatchPair, out_dir: Path, options: RegisterOptions, clien
     try:
         if report is None:
             report, status = run(prepare(pair.reference, pair.sar, outputs.raster, options, overwrite=True), client), "done"
-    except SarlignError as error:
-        return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=str(error))
-    except Exception as error:  # noqa: BLE001 — any other failure of one pair must not stop the batch
-        message = f"{type(error).__name__}: {error}"
+    except Exception as error:  # noqa: BLE001 — a failure of one pair must not stop the batch
+        message = str(error) if isinstance(error, SarlignError) else f"{type(error).__name__}: {error}"
+        log.warning("%s: failed: %s", pair.name, message)
         return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=message)
     shift = report["correction"]["shift_px"]
+    log.info("%s: %s, shift (%+.2f, %+.2f) px, RMSE %.2f px", pair.name, status, *shift, report["quality"]["rmse_px"])
     return PairSummary(
         pair.name, status, pair.reference, pair.sar, shift[0], shift[1], report["quality"]["rmse_px"],
         report["quality"]["inliers"], report["timings"]["total_s"],

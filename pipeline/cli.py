@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -216,6 +217,21 @@ def _eval_table(summary: dict, checkpoints: dict) -> Table:
     return table
 
 
+@contextmanager
+def _log_to(path: Path) -> Iterator[None]:
+    """Append the batch's log (a line per pair, failures with their reason) to ``path`` while in the block."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("sarlign.pipeline.batch")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 @app.command()
 def batch(
     pairs: Path = typer.Argument(..., help="CSV file with a header row: reference, sar, and optionally name (else the SAR file's stem)."),
@@ -225,6 +241,8 @@ def batch(
     transform: str = TRANSFORM,
     search_budget: int = SEARCH_BUDGET,
     pairs_in_flight: int = typer.Option(2, "--pairs-in-flight", help="Pairs registered at once on the cluster (bounds the client's memory)."),
+    cluster: str = typer.Option("local", "--cluster", help="local (a LocalCluster, or --scheduler), slurm or pbs (dask-jobqueue, with --cluster-config)."),
+    cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML of dask-jobqueue settings plus `jobs` (see workflows/)."),
     scheduler: Optional[str] = SCHEDULER,
     workers: Optional[int] = WORKERS,
     device: str = DEVICE,
@@ -232,8 +250,11 @@ def batch(
 ) -> None:
     """Register many scene pairs; a rerun skips the pairs already complete and redoes the rest."""
     from sarlign.pipeline.batch import read_pairs, run_batch, write_summary
+    from sarlign.pipeline.jobqueue import CLUSTER_KINDS, jobqueue_client
 
     _check_choices(matcher, transform)
+    if cluster != "local" and (cluster not in CLUSTER_KINDS or cluster_config is None):
+        raise typer.BadParameter(f"--cluster must be local or one of {', '.join(CLUSTER_KINDS)}, the latter with --cluster-config")
     options = RegisterOptions(
         matcher=matcher,
         matcher_options=_parse_matcher_options(matcher_option),
@@ -244,7 +265,10 @@ def batch(
     with _failures_to_exit_codes():
         entries = read_pairs(pairs)
         out_dir.mkdir(parents=True, exist_ok=True)
-        with dask_client(scheduler, workers) as client, _progress("pairs", quiet) as progress:
+        connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
+        with _log_to(out_dir / "batch.log"), connect as client, _progress("pairs", quiet) as progress:
+            if not quiet:
+                err.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
             finished: list[str] = []
 
             def pair_done(summary) -> None:

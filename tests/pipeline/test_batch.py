@@ -57,7 +57,7 @@ def batch_runs(tmp_path_factory, shared_file, shifted_copy):
     out_dir = work / "results"
     first = _batch(pairs_csv, out_dir)
     first_summary = _summary(out_dir)
-    stamps = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch_summary")}
+    stamps = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch")}
     second = _batch(pairs_csv, out_dir)
     return {"first": first, "first_summary": first_summary, "second": second, "out_dir": out_dir,
             "expected": expected, "stamps": stamps}
@@ -68,6 +68,7 @@ def test_every_good_pair_is_registered_and_the_corrupt_one_is_reported(batch_run
     assert batch_runs["first"].exit_code == 1  # a pair failed
     assert summary["broken"]["status"] == "failed"
     assert "broken.tif" in summary["broken"]["error"]
+    assert "broken: failed" in (batch_runs["out_dir"] / "batch.log").read_text()
     for name, (x, y) in batch_runs["expected"].items():
         row = summary[name]
         assert row["status"] == "done", row
@@ -81,7 +82,7 @@ def test_a_rerun_does_no_work_on_completed_pairs(batch_runs):
     summary = _summary(out_dir)
     assert batch_runs["second"].exit_code == 1  # the corrupt pair fails again
     assert {summary[name]["status"] for name in batch_runs["expected"]} == {"complete"}
-    assert {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch_summary")} == batch_runs["stamps"]
+    assert {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch")} == batch_runs["stamps"]
     assert not [p for p in out_dir.iterdir() if ".partial" in p.name]
 
 
