@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import rasterio
@@ -22,12 +23,40 @@ from distributed import Client
 
 from sarlign.errors import InputError, SarlignError
 from sarlign.georef.staging import staged
+from sarlign.models import registry
 from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import OutputPaths, prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT
 
 REQUIRED_COLUMNS = ("reference", "sar")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _bands(text: str) -> tuple[int, ...]:
+    return tuple(int(band) for band in re.split(r"[,; ]+", text.strip()))
+
+
+# Per-pair columns that override the batch's options (an empty cell keeps the batch's value).
+PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
+    "matcher": lambda text: _choice(*registry.available())(text),
+    "transform": _choice("affine", "translation"),
+    "reference_bands": _bands,
+    "sar_band": int,
+    "sar_scale": _choice("auto", "linear", "db"),
+    "sar_nodata": float,
+    "max_shift": int,
+    "search_budget": lambda text: int(text) or None,
+}
 log = logging.getLogger(__name__)
+TileProgress = Callable[[str, int, int], None]  # (pair name, tiles done, tiles of the pair)
 SUMMARY_FIELDS = ("name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar")
 
 
@@ -38,6 +67,7 @@ class BatchPair:
     name: str
     reference: str
     sar: str
+    options: dict[str, object] = field(default_factory=dict)  # per-pair RegisterOptions fields
 
 
 @dataclass(frozen=True)
@@ -57,11 +87,11 @@ class PairSummary:
 
 
 def read_pairs(path: Path) -> list[BatchPair]:
-    """The pairs of a CSV file with a header row: ``reference``, ``sar`` and optionally ``name``
-    (else the SAR file's stem). Relative local paths are taken relative to the CSV file.
+    """The pairs of a CSV file with a header row: ``reference``, ``sar``, optionally ``name`` (else the
+    SAR file's stem) and any of :data:`PAIR_OPTIONS`. Relative local paths are taken relative to the CSV file.
 
     Raises:
-        InputError: unreadable file, missing or unknown columns, empty cells, or duplicate names.
+        InputError: unreadable file, missing or unknown columns, empty or bad cells, or duplicate names.
     """
     try:
         with open(path, newline="") as f:
@@ -74,20 +104,35 @@ def read_pairs(path: Path) -> list[BatchPair]:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise InputError(str(path), f"lacks the column(s) {', '.join(missing)}")
-    unknown = sorted(columns - {*REQUIRED_COLUMNS, "name"})
+    unknown = sorted(columns - {*REQUIRED_COLUMNS, "name", *PAIR_OPTIONS})
     if unknown:
-        raise InputError(str(path), f"has unknown column(s) {', '.join(unknown)} (expected reference, sar, name)")
+        expected = ", ".join([*REQUIRED_COLUMNS, "name", *PAIR_OPTIONS])
+        raise InputError(str(path), f"has unknown column(s) {', '.join(unknown)} (expected {expected})")
     pairs = []
     for line, row in enumerate(rows, start=2):
         if not row["reference"] or not row["sar"]:
             raise InputError(str(path), f"line {line}: 'reference' and 'sar' must both be given")
         reference, sar = (_beside(path, row[c].strip()) for c in REQUIRED_COLUMNS)
-        pairs.append(BatchPair((row.get("name") or "").strip() or Path(sar).stem, reference, sar))
+        name = (row.get("name") or "").strip() or Path(sar).stem
+        pairs.append(BatchPair(name, reference, sar, _pair_options(path, line, row)))
     names = [p.name for p in pairs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(str(path), f"pair names must be unique; repeated: {', '.join(duplicates)}")
     return pairs
+
+
+def _pair_options(path: Path, line: int, row: dict[str, str]) -> dict[str, object]:
+    """The row's non-empty option cells, parsed."""
+    options = {}
+    for column, parse in PAIR_OPTIONS.items():
+        text = (row.get(column) or "").strip()
+        if text:
+            try:
+                options[column] = parse(text)
+            except ValueError as error:
+                raise InputError(str(path), f"line {line}: {column} {text!r}: {error}") from error
+    return options
 
 
 def _beside(csv_path: Path, location: str) -> str:
@@ -121,13 +166,18 @@ def completed_report(pair: BatchPair, outputs: OutputPaths) -> dict | None:
         return None
 
 
-def register_one(pair: BatchPair, out_dir: Path, options: RegisterOptions, client: Client) -> PairSummary:
-    """Register one pair unless an earlier run completed it; a failure is recorded, not raised."""
+def register_one(
+    pair: BatchPair, out_dir: Path, options: RegisterOptions, client: Client, on_tiles: TileProgress | None = None
+) -> PairSummary:
+    """Register one pair (the batch's options with the pair's own on top) unless an earlier run completed
+    it; a failure is recorded, not raised. ``on_tiles(name, done, total)`` follows its tiles."""
     outputs = outputs_of(pair, out_dir)
     report, status, started = completed_report(pair, outputs), "complete", time.perf_counter()
+    progress = (lambda done, total: on_tiles(pair.name, done, total)) if on_tiles is not None else None
     try:
         if report is None:
-            report, status = run(prepare(pair.reference, pair.sar, outputs.raster, options, overwrite=True), client), "done"
+            job = prepare(pair.reference, pair.sar, outputs.raster, replace(options, **pair.options), overwrite=True)
+            report, status = run(job, client, progress), "done"
     except Exception as error:  # noqa: BLE001 — a failure of one pair must not stop the batch
         message = str(error) if isinstance(error, SarlignError) else f"{type(error).__name__}: {error}"
         log.warning("%s: failed: %s", pair.name, message)
@@ -147,6 +197,7 @@ def run_batch(
     client: Client,
     pairs_in_flight: int = 2,
     on_pair_done: Callable[[PairSummary], None] | None = None,
+    on_tiles: TileProgress | None = None,
 ) -> list[PairSummary]:
     """Register every pair on ``client``, at most ``pairs_in_flight`` at once; summaries in input order.
 
@@ -155,7 +206,7 @@ def run_batch(
     """
     pool = ThreadPoolExecutor(max_workers=max(1, pairs_in_flight), thread_name_prefix="sarlign-pair")
     try:
-        futures = [pool.submit(register_one, pair, out_dir, options, client) for pair in pairs]
+        futures = [pool.submit(register_one, pair, out_dir, options, client, on_tiles) for pair in pairs]
         for future in as_completed(futures):
             if on_pair_done is not None:
                 on_pair_done(future.result())

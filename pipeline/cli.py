@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -232,6 +233,38 @@ def _log_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
+@contextmanager
+def _batch_progress(pairs: int, quiet: bool) -> Iterator[tuple[Optional[Callable], Optional[Callable]]]:
+    """Two bars, pairs done and tiles matched over the pairs started: (on_pair_done, on_tiles) callbacks."""
+    if quiet:
+        yield None, None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        pair_task, tile_task = bar.add_task("pairs", total=pairs), bar.add_task("tiles", total=None)
+        tiles: dict[str, tuple[int, int]] = {}
+
+        def on_tiles(name: str, done: int, total: int) -> None:
+            tiles[name] = (done, total)
+            bar.update(tile_task, completed=sum(d for d, _ in tiles.values()), total=sum(t for _, t in tiles.values()))
+
+        yield (lambda summary: bar.advance(pair_task)), on_tiles
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler's time limit, ``kill``) like Ctrl-C: stop cleanly, leaving no partial output."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 def batch(
     pairs: Path = typer.Argument(..., help="CSV file with a header row: reference, sar, and optionally name (else the SAR file's stem)."),
@@ -266,17 +299,13 @@ def batch(
         entries = read_pairs(pairs)
         out_dir.mkdir(parents=True, exist_ok=True)
         connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
-        with _log_to(out_dir / "batch.log"), connect as client, _progress("pairs", quiet) as progress:
+        with _log_to(out_dir / "batch.log"), _stop_on_sigterm(), connect as client, _batch_progress(len(entries), quiet) as (
+            pair_done,
+            tiles,
+        ):
             if not quiet:
                 err.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
-            finished: list[str] = []
-
-            def pair_done(summary) -> None:
-                finished.append(summary.name)
-                if progress is not None:
-                    progress(len(finished), len(entries))
-
-            summaries = run_batch(entries, out_dir, options, client, pairs_in_flight, pair_done)
+            summaries = run_batch(entries, out_dir, options, client, pairs_in_flight, pair_done, tiles)
         csv_path, _ = write_summary(summaries, out_dir)
     failed = [s for s in summaries if s.status == "failed"]
     if not quiet:

@@ -8,8 +8,11 @@ import csv
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from affine import Affine
@@ -45,13 +48,14 @@ def batch_runs(tmp_path_factory, shared_file, shifted_copy):
         for dx, dy in SHIFTS:
             name = f"v{scene}_{dx:+d}_{dy:+d}"
             shifted_copy(shared_file(VOLKOV.format(scene, "sar")), work / f"{name}.tif", lambda t: t @ Affine.translation(dx, dy))
-            rows.append({"reference": str(reference), "sar": f"{name}.tif", "name": name})
+            rows.append({"reference": str(reference), "sar": f"{name}.tif", "name": name, "transform": ""})
             expected[name] = (-dx, -dy)
+    rows[-1]["transform"] = "translation"  # a per-pair option
     (work / "broken.tif").write_bytes(b"not a GeoTIFF, cut off in transfer")
-    rows.append({"reference": str(reference), "sar": "broken.tif", "name": ""})
+    rows.append({"reference": str(reference), "sar": "broken.tif", "name": "", "transform": ""})
     pairs_csv = work / "pairs.csv"
     with open(pairs_csv, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["reference", "sar", "name"])
+        writer = csv.DictWriter(f, fieldnames=["reference", "sar", "name", "transform"])
         writer.writeheader()
         writer.writerows(rows)
     out_dir = work / "results"
@@ -60,7 +64,7 @@ def batch_runs(tmp_path_factory, shared_file, shifted_copy):
     stamps = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir() if not p.name.startswith("batch")}
     second = _batch(pairs_csv, out_dir)
     return {"first": first, "first_summary": first_summary, "second": second, "out_dir": out_dir,
-            "expected": expected, "stamps": stamps}
+            "expected": expected, "stamps": stamps, "pairs_csv": pairs_csv, "translation_pair": rows[-2]["name"]}
 
 
 def test_every_good_pair_is_registered_and_the_corrupt_one_is_reported(batch_runs):
@@ -75,6 +79,7 @@ def test_every_good_pair_is_registered_and_the_corrupt_one_is_reported(batch_run
         assert abs(float(row["shift_x_px"]) - x) < TOLERANCE_PX and abs(float(row["shift_y_px"]) - y) < TOLERANCE_PX
         report = json.loads((batch_runs["out_dir"] / f"{name}.json").read_text())
         assert report["status"] == "ok" and (batch_runs["out_dir"] / f"{name}.gpkg").is_file()
+        assert report["transform"] == ("translation" if name == batch_runs["translation_pair"] else "affine")
 
 
 def test_a_rerun_does_no_work_on_completed_pairs(batch_runs):
@@ -106,6 +111,8 @@ def test_a_rerun_redoes_a_pair_whose_output_was_lost(batch_runs, tmp_path):
         ("reference,sar\na.tif,\n", "line 2"),
         ("reference,sar,name\na.tif,b.tif,x\nc.tif,d.tif,x\n", "repeated: x"),
         ("reference,sar\n", "has no pairs"),
+        ("reference,sar,max_shift\na.tif,b.tif,far\n", "line 2: max_shift 'far'"),
+        ("reference,sar,matcher\na.tif,b.tif,sift\n", "line 2: matcher 'sift': must be one of"),
     ],
 )
 def test_a_bad_pairs_file_is_refused_with_its_problem(tmp_path, text, problem):
@@ -114,6 +121,33 @@ def test_a_bad_pairs_file_is_refused_with_its_problem(tmp_path, text, problem):
     with pytest.raises(InputError, match="pairs.csv") as raised:
         read_pairs(pairs_csv)
     assert problem in str(raised.value)
+
+
+def test_per_pair_options_are_parsed_and_empty_cells_keep_the_batch_defaults(tmp_path):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs_csv.write_text('reference,sar,reference_bands,sar_nodata,search_budget\nr.tif,s.tif,"2,3,4",-9999,0\nr.tif,t.tif,,,\n')
+    first, second = read_pairs(pairs_csv)
+    assert first.options == {"reference_bands": (2, 3, 4), "sar_nodata": -9999.0, "search_budget": None}
+    assert second.options == {}
+
+
+def test_sigterm_stops_a_batch_cleanly_and_the_next_run_resumes(batch_runs, tmp_path):
+    """A job's time limit (SIGTERM) mid-batch: non-zero exit, no partial files, and a rerun finishes the rest."""
+    out_dir = tmp_path / "results"
+    command = [str(Path(sys.executable).parent / "sarlign"), "batch", str(batch_runs["pairs_csv"]), "--out-dir", str(out_dir),
+               "--workers", "2", "--pairs-in-flight", "1", "--quiet"]
+    process = subprocess.Popen(command)
+    while process.poll() is None and not list(out_dir.glob("v*.json")):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) != 0
+    finished_before = {p.stem for p in out_dir.glob("v*.json")}
+    assert finished_before and len(finished_before) < len(batch_runs["expected"])
+    assert not [p for p in out_dir.iterdir() if ".partial" in p.name]
+    assert _batch(batch_runs["pairs_csv"], out_dir).exit_code == 1  # the corrupt pair
+    summary = _summary(out_dir)
+    assert {n for n in batch_runs["expected"] if summary[n]["status"] == "complete"} == finished_before
+    assert {summary[n]["status"] for n in batch_runs["expected"]} <= {"complete", "done"}
 
 
 def test_names_default_to_the_sar_stem_and_relative_paths_to_the_csv_folder(tmp_path):
@@ -143,3 +177,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(batch_runs, tmp_path):
         report = json.loads((tmp_path / f"{name}.json").read_text())
         assert report["correction"] == undisturbed[name]["correction"]
         assert report["geotransform"]["new"] == undisturbed[name]["geotransform"]["new"]
+
+
+def test_the_example_pairs_file_in_workflows_reads():
+    pairs = read_pairs(Path(__file__).resolve().parents[2] / "workflows" / "pairs.csv")
+    assert [p.options for p in pairs] == [{}, {}, {"max_shift": 80}]
+    assert pairs[2].sar.startswith("/vsis3/")
