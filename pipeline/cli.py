@@ -252,6 +252,16 @@ def _batch_progress(pairs: int, quiet: bool) -> Iterator[tuple[Optional[Callable
 
 
 @contextmanager
+def _resumable_on_interrupt() -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say how to resume and exit with status 130 (no traceback)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("[bold yellow]stopped:[/] pairs finished so far are kept; run the same command again to resume")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     """Treat SIGTERM (a scheduler's time limit, ``kill``) like Ctrl-C: stop cleanly, leaving no partial output."""
 
@@ -295,7 +305,7 @@ def batch(
         search_budget=search_budget or None,
         device=device,
     )
-    with _failures_to_exit_codes():
+    with _failures_to_exit_codes(), _resumable_on_interrupt():
         entries = read_pairs(pairs)
         out_dir.mkdir(parents=True, exist_ok=True)
         connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
