@@ -17,16 +17,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import get_args
 
 import rasterio
 from distributed import Client
 
 from sarlign.errors import InputError, SarlignError
+from sarlign.georef.robust import ModelKind
 from sarlign.georef.staging import staged
 from sarlign.models import registry
 from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import OutputPaths, prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT
+from sarlign.tiling.scaling import SarScale
 
 REQUIRED_COLUMNS = ("reference", "sar")
 
@@ -44,13 +47,17 @@ def _bands(text: str) -> tuple[int, ...]:
     return tuple(int(band) for band in re.split(r"[,; ]+", text.strip()))
 
 
+def _matcher(text: str) -> str:
+    return _choice(*registry.available())(text)  # the registry is read when a pairs file is, not at import
+
+
 # Per-pair columns that override the batch's options (an empty cell keeps the batch's value).
 PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
-    "matcher": lambda text: _choice(*registry.available())(text),
-    "transform": _choice("affine", "translation"),
+    "matcher": _matcher,
+    "transform": _choice(*get_args(ModelKind)),
     "reference_bands": _bands,
     "sar_band": int,
-    "sar_scale": _choice("auto", "linear", "db"),
+    "sar_scale": _choice(*get_args(SarScale)),
     "sar_nodata": float,
     "max_shift": int,
     "search_budget": lambda text: int(text) or None,

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Optional, get_args
 
 import typer
 from rich.console import Console
@@ -20,9 +20,11 @@ from rich.table import Table
 import sarlign
 from sarlign.errors import SarlignError
 from sarlign.georef.fit import FitGates
+from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
 from sarlign.pipeline.cluster import dask_client
 from sarlign.pipeline.plan import RegisterOptions
+from sarlign.tiling.scaling import SarScale
 from sarlign.tiling.screening import ScreeningThresholds
 
 app = typer.Typer(
@@ -57,13 +59,19 @@ def _failures_to_exit_codes() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
+def _progress_bars() -> Progress:
+    """Labelled bars with counts and elapsed time, on stderr."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False
+    )
+
+
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator:
     if quiet:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    with _progress_bars() as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
@@ -114,9 +122,14 @@ def _summary(report: dict) -> Table:
     return table
 
 
+def _either(choices: tuple[str, ...]) -> str:
+    """'a, b or c'."""
+    return ", ".join(choices[:-1]) + " or " + choices[-1]
+
+
 def _check_choices(matcher: str, transform: str) -> None:
-    if transform not in ("affine", "translation"):
-        raise typer.BadParameter("--transform must be affine or translation")
+    if transform not in get_args(ModelKind):
+        raise typer.BadParameter(f"--transform must be {_either(get_args(ModelKind))}")
     if matcher not in registry.available():
         raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
 
@@ -166,8 +179,8 @@ def register(
     from sarlign.pipeline.register import prepare, run
 
     _check_choices(matcher, transform)
-    if sar_scale not in ("auto", "linear", "db"):
-        raise typer.BadParameter("--sar-scale must be auto, linear or db")
+    if sar_scale not in get_args(SarScale):
+        raise typer.BadParameter(f"--sar-scale must be {_either(get_args(SarScale))}")
     options = RegisterOptions(
         reference_bands=_parse_bands(reference_bands),
         sar_band=sar_band,
@@ -239,8 +252,7 @@ def _batch_progress(pairs: int, quiet: bool) -> Iterator[tuple[Optional[Callable
     if quiet:
         yield None, None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    with _progress_bars() as bar:
         pair_task, tile_task = bar.add_task("pairs", total=pairs), bar.add_task("tiles", total=None)
         tiles: dict[str, tuple[int, int]] = {}
 
