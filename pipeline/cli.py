@@ -66,8 +66,16 @@ def _progress_bars() -> Progress:
     )
 
 
+def _progress_line(label: str, done: int, total: int) -> None:
+    """One machine-readable progress line on stderr, ``PROGRESS <label> <done>/<total>`` (``--progress-lines``)."""
+    print(f"PROGRESS {label} {done}/{total}", file=sys.stderr, flush=True)
+
+
 @contextmanager
-def _progress(label: str, quiet: bool) -> Iterator:
+def _progress(label: str, quiet: bool, lines: bool = False) -> Iterator:
+    if lines:
+        yield lambda done, total: _progress_line(label, done, total)
+        return
     if quiet:
         yield None
         return
@@ -143,6 +151,7 @@ SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask sc
 WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress as plain lines 'PROGRESS tiles 3/40' on stderr instead of bars (for programs driving sarlign, e.g. the QGIS plugin).")
 
 
 @app.command()
@@ -173,6 +182,7 @@ def register(
     device: str = DEVICE,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = QUIET,
+    progress_lines: bool = PROGRESS_LINES,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
@@ -201,7 +211,7 @@ def register(
     )
     with _failures_to_exit_codes():
         job = prepare(str(reference), str(sar), output, options, overwrite)  # fail fast, before the cluster starts
-        with dask_client(scheduler, workers) as client, _progress("tiles", quiet) as progress:
+        with dask_client(scheduler, workers) as client, _progress("tiles", quiet, progress_lines) as progress:
             report = run(job, client, progress)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
@@ -247,18 +257,33 @@ def _log_to(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _batch_progress(pairs: int, quiet: bool) -> Iterator[tuple[Optional[Callable], Optional[Callable]]]:
-    """Two bars, pairs done and tiles matched over the pairs started: (on_pair_done, on_tiles) callbacks."""
-    if quiet:
+def _batch_progress(pairs: int, quiet: bool, lines: bool = False) -> Iterator[tuple[Optional[Callable], Optional[Callable]]]:
+    """Pairs done and tiles matched over the pairs started, as two bars or as progress lines:
+    (on_pair_done, on_tiles) callbacks."""
+    if quiet and not lines:
         yield None, None
+        return
+    tiles: dict[str, tuple[int, int]] = {}
+    finished = [0]
+
+    def tile_totals(name: str, done: int, total: int) -> tuple[int, int]:
+        tiles[name] = (done, total)
+        return sum(d for d, _ in tiles.values()), sum(t for _, t in tiles.values())
+
+    if lines:
+
+        def pair_line(summary: object) -> None:
+            finished[0] += 1
+            _progress_line("pairs", finished[0], pairs)
+
+        yield pair_line, lambda name, done, total: _progress_line("tiles", *tile_totals(name, done, total))
         return
     with _progress_bars() as bar:
         pair_task, tile_task = bar.add_task("pairs", total=pairs), bar.add_task("tiles", total=None)
-        tiles: dict[str, tuple[int, int]] = {}
 
         def on_tiles(name: str, done: int, total: int) -> None:
-            tiles[name] = (done, total)
-            bar.update(tile_task, completed=sum(d for d, _ in tiles.values()), total=sum(t for _, t in tiles.values()))
+            done_all, total_all = tile_totals(name, done, total)
+            bar.update(tile_task, completed=done_all, total=total_all)
 
         yield (lambda summary: bar.advance(pair_task)), on_tiles
 
@@ -302,6 +327,7 @@ def batch(
     workers: Optional[int] = WORKERS,
     device: str = DEVICE,
     quiet: bool = QUIET,
+    progress_lines: bool = PROGRESS_LINES,
 ) -> None:
     """Register many scene pairs; a rerun skips the pairs already complete and redoes the rest."""
     from sarlign.pipeline.batch import read_pairs, run_batch, write_summary
@@ -321,11 +347,11 @@ def batch(
         entries = read_pairs(pairs)
         out_dir.mkdir(parents=True, exist_ok=True)
         connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
-        with _log_to(out_dir / "batch.log"), _stop_on_sigterm(), connect as client, _batch_progress(len(entries), quiet) as (
+        with _log_to(out_dir / "batch.log"), _stop_on_sigterm(), connect as client, _batch_progress(len(entries), quiet, progress_lines) as (
             pair_done,
             tiles,
         ):
-            if not quiet:
+            if not quiet and not progress_lines:
                 err.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
             summaries = run_batch(entries, out_dir, options, client, pairs_in_flight, pair_done, tiles)
         csv_path, _ = write_summary(summaries, out_dir)

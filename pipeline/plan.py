@@ -45,6 +45,7 @@ class RegisterOptions:
     screening: ScreeningThresholds = field(default_factory=ScreeningThresholds)
     gates: FitGates = field(default_factory=FitGates)
     resample: bool = False
+    quicklook: bool = False  # also write the PNG quicklooks (checkerboard before/after, residual map)
     device: str = "auto"
     seed: int = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,29 +29,51 @@ GPU_BATCH = 8  # tiles per matching task on a GPU worker: one descriptor batch o
 
 @dataclass(frozen=True)
 class OutputPaths:
-    """Where one registration writes: the COG, its JSON report, the tie-point GeoPackage, the warped COG."""
+    """Where one registration writes, all beside the output raster ``NAME.tif``.
+
+    raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
+    points: NAME.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
+    NAME_resampled.tif (with ``--resample``); checkerboard and residual_map: NAME_checkerboard.png and
+    NAME_residuals.png (with ``--quicklook``).
+    """
 
     raster: Path
     report: Path
     tie_points: Path
+    points: Path
+    stac: Path
     resampled: Path
+    checkerboard: Path
+    residual_map: Path
 
     @staticmethod
     def beside(raster: Path) -> OutputPaths:
         stem = raster.with_suffix("")
+
+        def named(suffix: str) -> Path:
+            return stem.with_name(stem.name + suffix)
+
         return OutputPaths(
             raster,
-            stem.with_name(stem.name + ".json"),
-            stem.with_name(stem.name + ".gpkg"),
-            stem.with_name(stem.name + "_resampled.tif"),
+            named(".json"),
+            named(".gpkg"),
+            named(".points"),
+            named(".stac.json"),
+            named("_resampled.tif"),
+            named("_checkerboard.png"),
+            named("_residuals.png"),
         )
 
+    def wanted(self, resample: bool, quicklook: bool) -> dict[str, Path]:
+        """The outputs a run with these options writes, by name (the report's ``outputs`` keys)."""
+        optional = {"resampled": resample, "checkerboard": quicklook, "residual_map": quicklook}
+        return {k: v for k, v in dataclasses.asdict(self).items() if optional.get(k, True)}
 
-def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool, resample: bool) -> None:
+
+def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool, options: RegisterOptions) -> None:
     """Refuse to overwrite an input, or an existing output unless ``overwrite``."""
-    targets = [outputs.raster, outputs.report, outputs.tie_points] + ([outputs.resampled] if resample else [])
     resolved_inputs = {Path(p).resolve() for p in inputs}
-    for target in targets:
+    for target in outputs.wanted(options.resample, options.quicklook).values():
         if target.resolve() in resolved_inputs:
             raise InputError(str(target), "the output would overwrite an input")
         if target.exists() and not overwrite:
@@ -113,19 +136,19 @@ def collect_tie_points(results: list[TileResult]) -> TiePoints:
 def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:
     """Write every output under temporary names, then rename them into place together; return the report."""
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
-    finals = [outputs.raster, outputs.tie_points, outputs.report] + ([outputs.resampled] if options.resample else [])
+    wanted = outputs.wanted(options.resample, options.quicklook)
     started = time.perf_counter()
-    with staged(*finals) as temps:
-        raster_tmp, gpkg_tmp, report_tmp = temps[:3]
-        write_regeoreferenced_cog(plan.sar.path, fit.new_transform, raster_tmp)
+    with staged(*wanted.values()) as temps:
+        temp = dict(zip(wanted, temps))
+        write_regeoreferenced_cog(plan.sar.path, fit.new_transform, temp["raster"])
         if options.resample:
             ref = plan.reference
-            write_resampled_cog(raster_tmp, ref.crs, ref.transform, ref.width, ref.height, temps[3])
-        _write_geopackage(outcome, gpkg_tmp)
+            write_resampled_cog(temp["raster"], ref.crs, ref.transform, ref.width, ref.height, temp["resampled"])
+        _write_geopackage(outcome, temp["tie_points"])
         timings["write_s"] = time.perf_counter() - started
         timings["total_s"] = time.perf_counter() - job_started
         report = build_report(outcome, outputs, timings)
-        write_report(report, report_tmp)
+        write_report(report, temp["report"])
     return report
 
 
@@ -188,7 +211,7 @@ def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, ov
     """
     started = time.perf_counter()
     outputs = OutputPaths.beside(Path(output))
-    check_outputs(outputs, [reference, sar], overwrite, options.resample)
+    check_outputs(outputs, [reference, sar], overwrite, options)
     plan = plan_pair(reference, sar, options)
     return Job(plan, options, outputs, time.perf_counter() - started)
 

@@ -85,7 +85,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "options": _jsonable(dataclasses.asdict(options)),
         # The settings the tiles ran with: the user's plus the thinning the search budget chose.
         "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},
-        "outputs": {k: str(v) for k, v in dataclasses.asdict(outputs).items() if k != "resampled" or options.resample},
+        "outputs": {k: str(v) for k, v in outputs.wanted(options.resample, options.quicklook).items()},
         "transform": fit.kind,
         "correction": {
             "shift_m": list(c.shift_m),

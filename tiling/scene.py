@@ -41,6 +41,14 @@ class RasterInfo:
         """Pixel width and height in CRS units (positive)."""
         return (abs(self.transform.a) + abs(self.transform.b), abs(self.transform.d) + abs(self.transform.e))
 
+    def pixel_to_map(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) pixel positions (x=column, y=row, corners at integers) → (N, 2) map (x, y) in ``crs``."""
+        return map_points(self.transform, xy)
+
+    def map_to_pixel(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) map (x, y) in ``crs`` → (N, 2) pixel positions (x=column, y=row, corners at integers)."""
+        return map_points(~self.transform, xy)
+
     def footprint(self) -> Polygon:
         """The raster's outline in its own CRS."""
         return shapely.transform(box(0, 0, self.width, self.height), lambda xy: map_points(self.transform, xy))
