@@ -10,6 +10,7 @@ position in the SAR's own CRS, so a SAR in another CRS than the reference needs 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +133,23 @@ def _correction(
     )
 
 
+def locate_in_sar(
+    sar_grid_xy: np.ndarray,
+    reference_xy: np.ndarray,
+    reference_transform: Affine,
+    reference_crs: CRS,
+    sar_crs: CRS,
+    sar_map_to_pixel: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tie points in the SAR's own terms: (N, 2) SAR pixels (x=column, y=row, corners at integers) where
+    the SAR shows each feature under its current georeferencing, and (N, 2) true map positions in the SAR's
+    CRS. ``sar_map_to_pixel`` maps (N, 2) map (x, y) in ``sar_crs`` to SAR pixels (geotransform or GCPs)."""
+    to_sar = Transformer.from_crs(reference_crs, sar_crs, always_xy=True)
+    seen = np.column_stack(to_sar.transform(*map_points(reference_transform, sar_grid_xy).T))
+    truth = np.column_stack(to_sar.transform(*map_points(reference_transform, reference_xy).T))
+    return sar_map_to_pixel(seen), truth
+
+
 def new_sar_transform(
     sar_grid_xy: np.ndarray,
     reference_xy: np.ndarray,
@@ -146,10 +164,9 @@ def new_sar_transform(
     ``sar_grid_xy`` is located in the SAR's own pixels through the current georeferencing; ``reference_xy``
     gives the true map position. For ``translation`` only the offset changes; for ``affine`` all six terms.
     """
-    to_sar = Transformer.from_crs(reference_crs, sar_crs, always_xy=True)
-    seen = np.column_stack(to_sar.transform(*map_points(reference_transform, sar_grid_xy).T))
-    sar_px = map_points(~sar_transform, seen)
-    truth = np.column_stack(to_sar.transform(*map_points(reference_transform, reference_xy).T))
+    sar_px, truth = locate_in_sar(
+        sar_grid_xy, reference_xy, reference_transform, reference_crs, sar_crs, lambda xy: map_points(~sar_transform, xy)
+    )
     if kind == "translation":
         linear = np.array([[sar_transform.a, sar_transform.b], [sar_transform.d, sar_transform.e]])
         offset = (truth - sar_px @ linear.T).mean(axis=0)
