@@ -8,7 +8,7 @@ SARLIGN := $(VENV)/bin/sarlign
 SAMPLE := data/sample
 DEMO_OUT := demo-output
 
-.PHONY: setup demo test lint eval bench-scene clean
+.PHONY: setup demo test lint eval bench-scene clean qgis qgis-plugin
 
 setup: $(VENV)/.installed
 
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	mkdir -p $(DEMO_OUT)
 	$(SARLIGN) register $(SAMPLE)/s2_reference.tif $(SAMPLE)/s1_aligned.tif -o $(DEMO_OUT)/s1_aligned_coreg.tif --overwrite --quiet
-	$(SARLIGN) register $(SAMPLE)/s2_reference.tif $(SAMPLE)/s1_offset.tif -o $(DEMO_OUT)/s1_offset_coreg.tif --overwrite --resample
+	$(SARLIGN) register $(SAMPLE)/s2_reference.tif $(SAMPLE)/s1_offset.tif -o $(DEMO_OUT)/s1_offset_coreg.tif --overwrite --resample --quicklook
 	$(PY) $(SAMPLE)/show_correction.py $(DEMO_OUT)/s1_aligned_coreg.json $(DEMO_OUT)/s1_offset_coreg.json $(SAMPLE)/known_offset.json
 
 test: setup
@@ -30,6 +30,22 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# QGIS (qgis_process and PyQGIS, 3.22 or later) from the distribution's packages, for the QGIS plugin's
+# tests; nothing to do where it is installed.
+qgis:
+	command -v qgis_process.bin >/dev/null || { \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qgis python3-qgis qgis-providers; \
+	}
+
+# The QGIS Processing plugin as a ZIP for Plugins → Manage and Install Plugins → Install from ZIP.
+PLUGIN_ZIP ?= dist/sarlign_processing.zip
+qgis-plugin:
+	mkdir -p $(dir $(PLUGIN_ZIP))
+	find qgis_plugin -name __pycache__ -type d -prune -exec rm -rf {} +
+	$(PYTHON) -m zipfile -c $(PLUGIN_ZIP) qgis_plugin/sarlign_processing
 
 # The registration benchmark of BENCHMARKS.md (needs the shared data folder beside the checkout).
 eval: setup

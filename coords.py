@@ -21,6 +21,13 @@ def map_points(transform: Affine, xy: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y])
 
 
+def map_vectors(transform: Affine, vectors: np.ndarray) -> np.ndarray:
+    """(N, 2) displacements (dx, dy) through ``transform``'s linear part only (no offset); returns (N, 2)
+    float64. For a geotransform: pixel steps (x right, y down) → steps in map units along the map's x and y."""
+    linear = Affine(transform.a, transform.b, 0.0, transform.d, transform.e, 0.0)
+    return map_points(linear, vectors)
+
+
 def metres_per_pixel(transform: Affine, crs: CRS, at_px: tuple[float, float]) -> tuple[float, float]:
     """Ground size in metres of one pixel step along x and along y, at pixel ``at_px`` (x, y).
 

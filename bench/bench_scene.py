@@ -59,7 +59,7 @@ def io_floor(scene: Path, workdir: Path) -> dict:
     with rasterio.open(scene / "sar.tif") as src:
         transform = src.transform
     started = time.perf_counter()
-    write_regeoreferenced_cog(str(scene / "sar.tif"), transform, workdir / "floor.tif")
+    write_regeoreferenced_cog(str(scene / "sar.tif"), transform, workdir / "floor.tif", "db")  # make_scene writes dB
     return {"read_s": read_s, "write_s": time.perf_counter() - started}
 
 

@@ -88,8 +88,15 @@ class GlobalFit:
     residuals_px: np.ndarray  # (N,)
     quality: Quality
     correction: Correction
-    new_transform: Affine
+    new_transform: Affine | None  # None for a SAR georeferenced by GCPs (see georef.gcps)
     refusals: list[str] = field(default_factory=list)
+
+
+def residual_vectors_px(fit: GlobalFit, ties: TiePoints) -> np.ndarray:
+    """(N, 2) residual vectors of the tie points the fit was made from: the fit's prediction
+    ``model(sar_grid_xy)`` minus the truth ``reference_xy``, in reference-grid pixels (x right, y down).
+    Their lengths are ``fit.residuals_px``."""
+    return apply(fit.model, ties.sar_grid_xy) - ties.reference_xy
 
 
 def _cross_validated_rmse(src: np.ndarray, dst: np.ndarray, kind: ModelKind, folds: int = 5, seed: int = 0) -> float:
@@ -180,7 +187,7 @@ def fit_global(
     overlap_px: Polygon,
     reference_transform: Affine,
     reference_crs: CRS,
-    sar_transform: Affine,
+    sar_transform: Affine | None,
     sar_crs: CRS,
     kind: ModelKind = "affine",
     gates: FitGates = FitGates(),
@@ -190,6 +197,8 @@ def fit_global(
 
     Args:
         overlap_px: the footprints' overlap in reference-grid pixels (for the spread figures).
+        sar_transform: the SAR's geotransform, refitted as ``new_transform``; None for a SAR georeferenced
+            by GCPs, whose GCPs are corrected with ``correction.matrix`` instead.
     Raises:
         FitRefusedError: the fit fails a gate; the message lists every failed gate.
     """
@@ -229,7 +238,9 @@ def fit_global(
         residuals_px=robust.residuals,
         quality=quality,
         correction=_correction(robust.model, reference_transform, pixel_metres, (centre.x, centre.y)),
-        new_transform=new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
+        new_transform=None
+        if sar_transform is None
+        else new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
     )
 
 

@@ -64,7 +64,11 @@ PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
 }
 log = logging.getLogger(__name__)
 TileProgress = Callable[[str, int, int], None]  # (pair name, tiles done, tiles of the pair)
-SUMMARY_FIELDS = ("name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar")
+SUMMARY_FIELDS = (
+    "name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar",
+    "checkerboard", "residual_map",
+)
+QUICKLOOKS = ("checkerboard", "residual_map")  # OutputPaths fields the summary links to
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class PairSummary:
     inliers: int | None = None
     seconds: float | None = None
     error: str = ""
+    checkerboard: str = ""  # the quicklooks (--quicklook), relative to the out dir; empty when not written
+    residual_map: str = ""
 
 
 def read_pairs(path: Path) -> list[BatchPair]:
@@ -154,9 +160,10 @@ def outputs_of(pair: BatchPair, out_dir: Path) -> OutputPaths:
     return OutputPaths.beside(out_dir / f"{pair.name}.tif")
 
 
-def completed_report(pair: BatchPair, outputs: OutputPaths) -> dict | None:
-    """The pair's report when an earlier run completed it for the same inputs and every output it lists is
-    there, the raster carrying the geotransform the report gives; None otherwise."""
+def completed_report(pair: BatchPair, outputs: OutputPaths, options: RegisterOptions) -> dict | None:
+    """The pair's report when an earlier run completed it for the same inputs, with every output ``options``
+    want (a run without --quicklook made no quicklooks), every output it lists there, and the raster carrying
+    the georeferencing the report gives (geotransform, or GCPs); None otherwise."""
     try:
         report = json.loads(outputs.report.read_text())
         inputs = report["inputs"]
@@ -164,11 +171,16 @@ def completed_report(pair: BatchPair, outputs: OutputPaths) -> dict | None:
             return None
         if (inputs["reference"]["path"], inputs["sar"]["path"]) != (pair.reference, pair.sar):
             return None
+        if not set(outputs.wanted(options.resample, options.quicklook)) <= set(report["outputs"]):
+            return None
         if not all(Path(p).is_file() for p in report["outputs"].values()):
             return None
         with rasterio.open(outputs.raster) as src:
-            written = list(src.transform.to_gdal())
-        return report if written == report["geotransform"]["new"] else None
+            georeferencing = report["geotransform"]
+            if georeferencing["new"] is None:
+                written = [[g.col, g.row, g.x, g.y, g.z] for g in src.gcps[0]]
+                return report if written == georeferencing["gcps"]["new"] else None
+            return report if list(src.transform.to_gdal()) == georeferencing["new"] else None
     except (OSError, ValueError, KeyError, TypeError, rasterio.errors.RasterioError):
         return None
 
@@ -178,12 +190,12 @@ def register_one(
 ) -> PairSummary:
     """Register one pair (the batch's options with the pair's own on top) unless an earlier run completed
     it; a failure is recorded, not raised. ``on_tiles(name, done, total)`` follows its tiles."""
-    outputs = outputs_of(pair, out_dir)
-    report, status, started = completed_report(pair, outputs), "complete", time.perf_counter()
+    outputs, pair_options = outputs_of(pair, out_dir), replace(options, **pair.options)
+    report, status, started = completed_report(pair, outputs, pair_options), "complete", time.perf_counter()
     progress = (lambda done, total: on_tiles(pair.name, done, total)) if on_tiles is not None else None
     try:
         if report is None:
-            job = prepare(pair.reference, pair.sar, outputs.raster, replace(options, **pair.options), overwrite=True)
+            job = prepare(pair.reference, pair.sar, outputs.raster, pair_options, overwrite=True)
             report, status = run(job, client, progress), "done"
     except Exception as error:  # noqa: BLE001 — a failure of one pair must not stop the batch
         message = str(error) if isinstance(error, SarlignError) else f"{type(error).__name__}: {error}"
@@ -194,6 +206,8 @@ def register_one(
     return PairSummary(
         pair.name, status, pair.reference, pair.sar, shift[0], shift[1], report["quality"]["rmse_px"],
         report["quality"]["inliers"], report["timings"]["total_s"],
+        # Outputs lie directly in the out dir, so their names are their paths relative to it.
+        **{k: getattr(outputs, k).name for k in QUICKLOOKS if k in report["outputs"]},
     )
 
 

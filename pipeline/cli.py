@@ -151,6 +151,7 @@ SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask sc
 WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+QUICKLOOK = typer.Option(False, "--quicklook", help="Also write two PNG pictures beside the output: NAME_checkerboard.png (reference and SAR squares before and after, with a full-resolution zoom) and NAME_residuals.png (tie-point residual arrows over the scene).")
 PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress as plain lines 'PROGRESS tiles 3/40' on stderr instead of bars (for programs driving sarlign, e.g. the QGIS plugin).")
 
 
@@ -177,6 +178,7 @@ def register(
     min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
     min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
     resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
+    quicklook: bool = QUICKLOOK,
     scheduler: Optional[str] = SCHEDULER,
     workers: Optional[int] = WORKERS,
     device: str = DEVICE,
@@ -207,6 +209,7 @@ def register(
         screening=ScreeningThresholds(min_valid, min_structure),
         gates=FitGates(inlier_threshold, min_inliers, max_rmse),
         resample=resample,
+        quicklook=quicklook,
         device=device,
     )
     with _failures_to_exit_codes():
@@ -326,6 +329,7 @@ def batch(
     scheduler: Optional[str] = SCHEDULER,
     workers: Optional[int] = WORKERS,
     device: str = DEVICE,
+    quicklook: bool = QUICKLOOK,
     quiet: bool = QUIET,
     progress_lines: bool = PROGRESS_LINES,
 ) -> None:
@@ -341,6 +345,7 @@ def batch(
         matcher_options=_parse_matcher_options(matcher_option),
         transform=transform,  # type: ignore[arg-type]
         search_budget=search_budget or None,
+        quicklook=quicklook,
         device=device,
     )
     with _failures_to_exit_codes(), _resumable_on_interrupt():

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from rasterio.control import GroundControlPoint
+
 from sarlign.georef.fit import GlobalFit, TiePoints
+from sarlign.georef.gcps import corrected_gcps
 from sarlign.pipeline.plan import Plan, RegisterOptions
 from sarlign.pipeline.tasks import TileResult, tile_status
 
@@ -20,6 +23,14 @@ class Outcome:
     results: list[TileResult]
     ties: TiePoints
     fit: GlobalFit
+
+    @cached_property
+    def new_gcps(self) -> list[GroundControlPoint]:
+        """The SAR's GCPs moved by the correction (empty unless the SAR is georeferenced by GCPs)."""
+        sar = self.plan.sar
+        if not sar.gcps:
+            return []
+        return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, self.plan.reference.crs)
 
     @cached_property
     def tile_rows(self) -> list[dict[str, Any]]:

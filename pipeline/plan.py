@@ -76,7 +76,7 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
         InputError: a file is not a raster, lacks a CRS, lacks a band, holds no data, or the two do not overlap.
     """
     ref_info = open_raster(reference, "reference")
-    sar_info = open_raster(sar, "SAR")
+    sar_info = open_raster(sar, "SAR", allow_gcps=True)
     ref_bands = options.reference_bands or tuple(range(1, ref_info.count + 1))
     check_bands(ref_info, ref_bands, "reference")
     check_bands(sar_info, (options.sar_band,), "SAR")

@@ -11,16 +11,26 @@ from pathlib import Path
 import numpy as np
 from distributed import Client, as_completed
 
-from sarlign.coords import map_points
+from sarlign.coords import map_points, map_vectors
 from sarlign.errors import InputError
-from sarlign.georef.fit import TiePoints, fit_global
-from sarlign.georef.raster_out import write_regeoreferenced_cog, write_resampled_cog
+from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px
+from sarlign.georef.overviews import SarValues, sar_values
+from sarlign.georef.points_file import write_points_file
+from sarlign.georef.raster_out import (
+    GcpGeoreference,
+    Georeference,
+    write_regeoreferenced_cog,
+    write_resampled_cog,
+)
 from sarlign.georef.staging import staged
+from sarlign.georef.styles import arrow_exaggeration, write_default_styles
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
+from sarlign.pipeline.quicklook import write_quicklooks
 from sarlign.pipeline.report import build_report, write_report
+from sarlign.pipeline.stac import build_item, write_item
 from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile
 
 ProgressCallback = Callable[[int, int], None]
@@ -32,7 +42,7 @@ class OutputPaths:
     """Where one registration writes, all beside the output raster ``NAME.tif``.
 
     raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
-    points: NAME.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
+    points: NAME.tif.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
     NAME_resampled.tif (with ``--resample``); checkerboard and residual_map: NAME_checkerboard.png and
     NAME_residuals.png (with ``--quicklook``).
     """
@@ -57,7 +67,7 @@ class OutputPaths:
             raster,
             named(".json"),
             named(".gpkg"),
-            named(".points"),
+            raster.with_name(raster.name + ".points"),  # NAME.tif.points: QGIS's Georeferencer loads it with NAME.tif
             named(".stac.json"),
             named("_resampled.tif"),
             named("_checkerboard.png"),
@@ -140,16 +150,37 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     started = time.perf_counter()
     with staged(*wanted.values()) as temps:
         temp = dict(zip(wanted, temps))
-        write_regeoreferenced_cog(plan.sar.path, fit.new_transform, temp["raster"])
+        values = _sar_values(plan, options)
+        write_regeoreferenced_cog(plan.sar.path, _new_georeference(outcome), temp["raster"], values)
         if options.resample:
             ref = plan.reference
-            write_resampled_cog(temp["raster"], ref.crs, ref.transform, ref.width, ref.height, temp["resampled"])
+            write_resampled_cog(temp["raster"], ref.crs, ref.transform, ref.width, ref.height, temp["resampled"], values)
+        if options.quicklook:
+            write_quicklooks(outcome, temp["raster"], temp["checkerboard"], temp["residual_map"])
         _write_geopackage(outcome, temp["tie_points"])
+        ref, sar = plan.reference, plan.sar
+        write_points_file(temp["points"], outcome.ties, fit, ref.transform, ref.crs, sar.crs, sar.map_to_pixel)
         timings["write_s"] = time.perf_counter() - started
         timings["total_s"] = time.perf_counter() - job_started
         report = build_report(outcome, outputs, timings)
         write_report(report, temp["report"])
+        # Last: the STAC Item lists the files written above.
+        write_item(build_item(report, {k: p for k, p in temp.items() if p.exists()}, values), temp["stac"])
     return report
+
+
+def _sar_values(plan: Plan, options: RegisterOptions) -> SarValues:
+    """What the SAR's pixels hold, as the scaling used for matching took them (the same in every recipe);
+    it decides how the raster outputs' overviews are averaged."""
+    scaling = plan.recipes[0].sar.scalings[0]
+    return sar_values(plan.sar.dtypes[options.sar_band - 1], already_db=not scaling.log)
+
+
+def _new_georeference(outcome: Outcome) -> Georeference:
+    """The SAR's corrected georeferencing: its refitted geotransform, or its GCPs moved by the correction."""
+    if outcome.fit.new_transform is not None:
+        return outcome.fit.new_transform
+    return GcpGeoreference(tuple(outcome.new_gcps), outcome.plan.sar.crs)
 
 
 def _write_geopackage(outcome: Outcome, path: Path) -> None:
@@ -160,6 +191,7 @@ def _write_geopackage(outcome: Outcome, path: Path) -> None:
     map_xy = map_points(ref.transform, ties.reference_xy)
     # Where the SAR showed each tie point before correction, in map coordinates of the reference CRS.
     seen_xy = map_points(ref.transform, ties.sar_grid_xy)
+    residual_xy = map_vectors(ref.transform, residual_vectors_px(fit, ties))  # fit prediction − truth, map units
     write_tie_points(
         path,
         crs_wkt,
@@ -174,6 +206,8 @@ def _write_geopackage(outcome: Outcome, path: Path) -> None:
             "sar_map_y": seen_xy[:, 1],
             "residual_px": fit.residuals_px,
             "residual_m": fit.residuals_px * pixel_m,
+            "residual_dx": residual_xy[:, 0],
+            "residual_dy": residual_xy[:, 1],
             "score": ties.score,
             "inlier": fit.inliers,
         },
@@ -191,6 +225,7 @@ def _write_geopackage(outcome: Outcome, path: Path) -> None:
             "inliers": np.array([row["inliers"] for row in rows]),
         },
     )
+    write_default_styles(path, arrow_exaggeration(fit.residuals_px[fit.inliers], plan.overlap_px.bounds))
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ def _raster(info: RasterInfo, bands: tuple[int, ...]) -> dict[str, Any]:
     return {
         "path": info.path,
         "crs": info.crs.to_string(),
-        "geotransform": list(info.transform.to_gdal()),
+        "geotransform": list(info.transform.to_gdal()) if info.transform is not None else None,
+        "gcps": len(info.gcps),
         "size": [info.width, info.height],
         "bands_used": list(bands),
         "dtype": info.dtypes[bands[0] - 1],
@@ -95,11 +96,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
             "map_affine": list(c.matrix)[:6],
             "note": "map -> map affine in the reference CRS; shift measured at the overlap centre",
         },
-        "geotransform": {
-            "crs": plan.sar.crs.to_string(),
-            "old": list(plan.sar.transform.to_gdal()),
-            "new": list(fit.new_transform.to_gdal()),
-        },
+        "geotransform": _georeferencing(outcome),
         "quality": dataclasses.asdict(fit.quality),
         "tiles": {
             "total": len(plan.tiles),
@@ -114,6 +111,24 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
     }
+
+
+def _gcp_rows(gcps: list) -> list[list[float]]:
+    return [[g.col, g.row, g.x, g.y, g.z] for g in gcps]
+
+
+def _georeferencing(outcome: Outcome) -> dict[str, Any]:
+    """The SAR's georeferencing before and after: its geotransform, or for a SAR georeferenced by GCPs its
+    GCPs as [pixel (column), line (row), x, y, z] rows in the GCPs' CRS (``old``/``new`` are then null)."""
+    sar, fit = outcome.plan.sar, outcome.fit
+    if sar.transform is None:
+        return {
+            "crs": sar.crs.to_string(),
+            "old": None,
+            "new": None,
+            "gcps": {"old": _gcp_rows(list(sar.gcps)), "new": _gcp_rows(outcome.new_gcps)},
+        }
+    return {"crs": sar.crs.to_string(), "old": list(sar.transform.to_gdal()), "new": list(fit.new_transform.to_gdal())}
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+from affine import Affine
+from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 
 from sarlign.models.checkpoints import sha256
@@ -125,3 +127,73 @@ def save_weights():
         return path
 
     return save
+
+
+def write_gcp_only_sar(
+    source: Path, destination: Path, error_m: tuple[float, float], heading_deg: float = -12.0, grid: int = 8
+) -> tuple[list, list]:
+    """A Sentinel-1 GRD-like raster made from the georeferenced SAR ``source``: no geotransform, only a
+    ``grid`` × ``grid`` lattice of GCPs in EPSG:4326 carrying a known error.
+
+    The pixels are resampled into radar-like geometry: rows along a track heading ``heading_deg`` from
+    north, lines running northward as on an ascending pass (the image is mirrored against a north-up map),
+    values as uint16 amplitude digital numbers (nodata 0), one band described "VV". Each GCP's true
+    lon/lat is moved ``error_m`` (east, north) metres on the ellipsoid.
+
+    Returns (the GCPs written, the true GCPs), rasterio ``GroundControlPoint`` lists.
+    """
+    from pyproj import Geod, Transformer
+    from rasterio.control import GroundControlPoint
+    from rasterio.warp import Resampling, reproject
+
+    with rasterio.open(source) as src:
+        crs, transform, width, height = src.crs, src.transform, src.width, src.height
+        values = src.read(1).astype(np.float32)
+    theta = np.radians(heading_deg)
+    size = int(min(width, height) / (abs(np.cos(theta)) + abs(np.sin(theta)))) - 8
+    centre = transform @ (width / 2, height / 2)
+    # Pixel (col, row) → map: columns across track (range), rows along track, northward (mirrored).
+    grd = (
+        Affine.translation(*centre)
+        @ Affine.rotation(-heading_deg)
+        @ Affine.scale(transform.a, -transform.e)
+        @ Affine.translation(-size / 2, -size / 2)
+    )
+    db = values / 255.0 * 25.0 - 25.0  # the 8-bit scaled backscatter as −25…0 dB
+    amplitude = np.sqrt(10.0 ** (db / 10.0)) * 4000.0
+    radar = np.zeros((size, size), dtype=np.float32)
+    reproject(amplitude, radar, src_transform=transform, src_crs=crs, dst_transform=grd, dst_crs=crs,
+              resampling=Resampling.bilinear, dst_nodata=0)
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    geod = Geod(ellps="WGS84")
+    truth, moved = [], []
+    for row in np.linspace(0, size, grid):
+        for col in np.linspace(0, size, grid):
+            lon, lat = to_lonlat.transform(*(grd @ (col, row)))
+            lon_e, lat_e, _ = geod.fwd(lon, lat, 90.0, error_m[0])
+            lon_e, lat_e, _ = geod.fwd(lon_e, lat_e, 0.0, error_m[1])
+            point_id = f"{len(truth) + 1}"
+            truth.append(GroundControlPoint(row=row, col=col, x=lon, y=lat, z=0.0, id=point_id))
+            moved.append(GroundControlPoint(row=row, col=col, x=lon_e, y=lat_e, z=0.0, id=point_id))
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="uint16", nodata=0, tiled=True,
+                   blockxsize=256, blockysize=256, compress="deflate")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(destination, "w", **profile) as dst:
+            dst.write(np.clip(np.round(radar), 0, 65535).astype(np.uint16), 1)
+            dst.set_band_description(1, "VV")
+            dst.gcps = (moved, CRS.from_epsg(4326))
+    return moved, truth
+
+
+SAMPLE = REPO_ROOT / "data" / "sample"
+GRD_ERROR_M = (-52.0, 41.0)  # east, north on the ground: the known error of the GCPs
+
+
+@pytest.fixture(scope="session")
+def gcp_only_sar(tmp_path_factory) -> dict:
+    """The bundled aligned demo SAR as a GRD-like GCP-only raster (see :func:`write_gcp_only_sar`) whose
+    GCPs are ``GRD_ERROR_M`` off: {"path", "gcps" (as written), "truth" (true GCPs), "error_m"}."""
+    path = tmp_path_factory.mktemp("grd") / "grd_vv.tif"
+    written, truth = write_gcp_only_sar(SAMPLE / "s1_aligned.tif", path, GRD_ERROR_M)
+    return {"path": path, "gcps": written, "truth": truth, "error_m": GRD_ERROR_M}

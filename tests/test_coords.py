@@ -5,13 +5,19 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS
 
-from sarlign.coords import map_points, metres_per_pixel
+from sarlign.coords import map_points, map_vectors, metres_per_pixel
 
 
 def test_map_points_applies_the_transform_to_each_row():
     points = np.array([[0.0, 0.0], [10.0, 5.0]])
     mapped = map_points(Affine(2, 0, 100, 0, -3, 50), points)
     np.testing.assert_allclose(mapped, [[100, 50], [120, 35]])
+
+
+def test_map_vectors_ignores_the_offset():
+    vectors = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, -1.0]])
+    mapped = map_vectors(Affine(2, 0.5, 100, 0, -3, 50), vectors)
+    np.testing.assert_allclose(mapped, [[2, 0], [1, -6], [5.5, 3]])
 
 
 def test_metres_per_pixel_projected_and_geographic():

@@ -2,7 +2,10 @@
 
 Each worker thread keeps its datasets and warped views open (one per file and version), so a file is
 opened once per worker, not once per tile. The SAR is read through a ``WarpedVRT`` onto the (margin-extended) reference
-grid: only the pixels a tile needs are warped, never the whole scene.
+grid: only the pixels a tile needs are warped, never the whole scene. A SAR georeferenced by GCPs alone is
+warped with GDAL's GCP transformer instead (``rasterio.warp.reproject`` of the tile's window: rasterio's
+``WarpedVRT`` onto a given grid only knows geotransforms), which also reads only the source pixels the
+window needs.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from functools import lru_cache
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import reproject
 from rasterio.windows import Window
 from scipy.ndimage import distance_transform_edt
 
@@ -68,6 +73,33 @@ def _warped(path: str, version: tuple[int, int], nodata: float | None, grid: Ref
     return WarpedVRT(src, src_nodata=nodata, nodata=nodata, **options)
 
 
+def warp_onto_grid(
+    src: rasterio.DatasetReader,
+    bands: list[int],
+    crs: CRS,
+    transform: Affine,
+    shape: tuple[int, int],
+    nodata: float | None,
+    resampling: Resampling = Resampling.bilinear,
+) -> np.ma.MaskedArray:
+    """Warp ``bands`` of ``src`` onto the grid (crs, transform, shape=(H, W)) with GDAL's warper, through
+    the file's own georeferencing (a geotransform, or GCPs), reading only the source pixels needed.
+
+    Returns (B, H, W) float32, masked where the source has no data (outside its extent, or ``nodata``).
+    """
+    out = np.full((len(bands), *shape), np.nan, dtype=np.float32)
+    reproject(
+        rasterio.band(src, bands),
+        out,
+        src_nodata=nodata,
+        dst_transform=transform,
+        dst_crs=crs,
+        dst_nodata=np.nan,
+        resampling=resampling,
+    )
+    return np.ma.masked_invalid(out)
+
+
 def fill_from_nearest(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``image`` (H, W) with each invalid pixel set to the nearest valid one.
 
@@ -82,7 +114,7 @@ def fill_from_nearest(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return image[rows, cols]
 
 
-def _scaled_mean(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndarray, np.ndarray]:
+def scaled_grey(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndarray, np.ndarray]:
     """Scale each band (B, H, W) to [0, 1] and average them; valid where every band is valid.
 
     Invalid pixels are filled from their nearest valid neighbour (see :func:`fill_from_nearest`).
@@ -100,17 +132,23 @@ def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np
     """Reference pixels of ``window`` (reference grid): scaled grey (H, W) float32 and validity (H, W)."""
     src = _open(source.path, _version(source.path), threading.get_ident())
     data = src.read(list(source.bands), window=window, masked=True)
-    return _scaled_mean(data, source)
+    return scaled_grey(data, source)
 
 
 def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """SAR pixels warped onto ``grid`` for ``window`` (in ``grid``'s pixels): scaled (H, W) and validity."""
+    src = _open(source.path, _version(source.path), threading.get_ident())
+    if src.crs is None and src.gcps[0]:
+        transform = grid.transform @ Affine.translation(window.col_off, window.row_off)
+        shape = (int(window.height), int(window.width))
+        data = warp_onto_grid(src, list(source.bands), CRS.from_wkt(grid.crs_wkt), transform, shape, source.nodata)
+        return scaled_grey(data, source)
     vrt = _warped(source.path, _version(source.path), source.nodata, grid, threading.get_ident())
     data = vrt.read(list(source.bands), window=window, masked=True)
     if source.nodata is None:
         alpha = vrt.read(vrt.count, window=window)
         data = np.ma.masked_array(np.ma.getdata(data), np.ma.getmaskarray(data) | (alpha == 0))
-    return _scaled_mean(data, source)
+    return scaled_grey(data, source)
 
 
 def read_tile_pair(recipe: TileRecipe) -> TilePair:

@@ -1,8 +1,11 @@
 """Open and validate the two input rasters; their footprints and overlap.
 
 Conventions: a geotransform (``affine.Affine``) maps pixel (x=column, y=row) to map coordinates, with
-pixel corners at integer coordinates (GDAL's convention; a pixel's centre is at +0.5). Footprints are
-shapely polygons in the CRS stated beside them.
+pixel corners at integer coordinates (GDAL's convention; a pixel's centre is at +0.5). A SAR may instead be
+georeferenced by ground control points only (a Sentinel-1 GRD measurement GeoTIFF as ESA delivers it): its
+GCPs (``Pixel``/``Line`` in the same corner convention, ``X``/``Y`` in the GCPs' CRS) are then the
+georeferencing, through GDAL's GCP transformer (a polynomial fitted to them, as GDAL's warper uses).
+Footprints are shapely polygons in the CRS stated beside them.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import rasterio
 import shapely
 from affine import Affine
 from pyproj import Transformer
+from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
+from rasterio.transform import GCPTransformer
 from shapely.geometry import Polygon, box
 
 from sarlign.coords import map_points
@@ -24,69 +29,89 @@ from sarlign.errors import InputError
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """What the planner needs to know about one input raster (no pixels)."""
+    """What the planner needs to know about one input raster (no pixels).
+
+    Georeferenced either by ``transform`` (``gcps`` empty) or by ``gcps`` alone (``transform`` None); ``crs``
+    is the geotransform's or the GCPs' CRS.
+    """
 
     path: str
     crs: CRS
-    transform: Affine
+    transform: Affine | None
     width: int
     height: int
     count: int
     dtypes: tuple[str, ...]
     nodata: float | None
     band_descriptions: tuple[str | None, ...]
-
-    @property
-    def pixel_size(self) -> tuple[float, float]:
-        """Pixel width and height in CRS units (positive)."""
-        return (abs(self.transform.a) + abs(self.transform.b), abs(self.transform.d) + abs(self.transform.e))
+    gcps: tuple[GroundControlPoint, ...] = ()
 
     def pixel_to_map(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) pixel positions (x=column, y=row, corners at integers) → (N, 2) map (x, y) in ``crs``."""
-        return map_points(self.transform, xy)
+        if self.transform is not None:
+            return map_points(self.transform, xy)
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        with GCPTransformer(list(self.gcps)) as transformer:
+            x, y = transformer.xy(xy[:, 1], xy[:, 0], offset="ul")
+        return np.column_stack([x, y]).astype(np.float64)
 
     def map_to_pixel(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) map (x, y) in ``crs`` → (N, 2) pixel positions (x=column, y=row, corners at integers)."""
-        return map_points(~self.transform, xy)
+        if self.transform is not None:
+            return map_points(~self.transform, xy)
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        with GCPTransformer(list(self.gcps)) as transformer:
+            rows, cols = transformer.rowcol(xy[:, 0], xy[:, 1], op=np.asarray)
+        return np.column_stack([cols, rows]).astype(np.float64)
 
-    def footprint(self) -> Polygon:
-        """The raster's outline in its own CRS."""
-        return shapely.transform(box(0, 0, self.width, self.height), lambda xy: map_points(self.transform, xy))
+    def footprint(self, densify_px: float = 64.0) -> Polygon:
+        """The raster's outline in its own CRS (edges densified every ``densify_px`` pixels, which matters
+        for GCP georeferencing)."""
+        return shapely.transform(box(0, 0, self.width, self.height).segmentize(densify_px), self.pixel_to_map)
 
     def footprint_in(self, crs: CRS, densify_px: float = 64.0) -> Polygon:
         """The raster's outline in ``crs``, with edges densified every ``densify_px`` pixels before reprojection."""
-        outline = box(0, 0, self.width, self.height).segmentize(densify_px)
-        in_own_crs = shapely.transform(outline, lambda xy: map_points(self.transform, xy))
+        in_own_crs = self.footprint(densify_px)
         if CRS.from_user_input(crs) == self.crs:
             return in_own_crs
         to_crs = Transformer.from_crs(self.crs, crs, always_xy=True)
         return shapely.transform(in_own_crs, lambda xy: np.column_stack(to_crs.transform(xy[:, 0], xy[:, 1])))
 
 
-def open_raster(path: str, role: str) -> RasterInfo:
+MIN_GCPS = 3  # GDAL's first-order GCP polynomial needs three
+
+
+def open_raster(path: str, role: str, allow_gcps: bool = False) -> RasterInfo:
     """Read and check a raster's metadata; ``role`` ("reference" or "SAR") appears in error messages.
 
+    With ``allow_gcps``, a raster georeferenced by GCPs alone (no geotransform) is accepted.
+
     Raises:
-        InputError: the file is not a readable raster, or has no CRS or no geotransform.
+        InputError: the file is not a readable raster, or has no CRS or no geotransform (or usable GCPs).
     """
     try:
         with rasterio.open(path) as src:
-            if src.crs is None:
-                if src.gcps[0]:
-                    raise InputError(path, f"the {role} is georeferenced by GCPs only; give a raster with a geotransform")
+            gcps, gcps_crs = src.gcps
+            by_gcps = src.crs is None and bool(gcps)
+            if by_gcps and not allow_gcps:
+                raise InputError(path, f"the {role} is georeferenced by GCPs only; give a raster with a geotransform")
+            if by_gcps and (gcps_crs is None or len(gcps) < MIN_GCPS):
+                raise InputError(path, f"the {role}'s GCPs are unusable ({len(gcps)} GCPs, CRS {gcps_crs}); need {MIN_GCPS} and a CRS")
+            if src.crs is None and not by_gcps:
                 raise InputError(path, f"the {role} raster has no CRS")
-            if src.transform == Affine.identity():
+            if not by_gcps and src.transform == Affine.identity():
                 raise InputError(path, f"the {role} raster has no geotransform")
             return RasterInfo(
                 path=str(path),
-                crs=src.crs,
-                transform=src.transform,
+                crs=gcps_crs if by_gcps else src.crs,
+                transform=None if by_gcps else src.transform,
                 width=src.width,
                 height=src.height,
                 count=src.count,
                 dtypes=tuple(src.dtypes),
                 nodata=src.nodata,
                 band_descriptions=tuple(src.descriptions),
+                gcps=tuple(gcps) if by_gcps else (),
             )
     except RasterioIOError as exc:
         raise InputError(path, f"cannot be opened as a raster ({exc})") from None

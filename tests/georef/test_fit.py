@@ -10,7 +10,7 @@ from rasterio.crs import CRS
 from shapely.geometry import box
 
 from sarlign.errors import FitRefusedError
-from sarlign.georef.fit import FitGates, TiePoints, fit_global, new_sar_transform
+from sarlign.georef.fit import FitGates, TiePoints, fit_global, new_sar_transform, residual_vectors_px
 from sarlign.georef.robust import apply
 
 UTM = CRS.from_epsg(32633)
@@ -78,6 +78,19 @@ def test_outliers_are_flagged_and_quality_counts_them():
     assert 0.2 < fit.quality.rmse_px < 0.6
     assert fit.residuals_px[::5].min() > 40
     assert fit.correction.shift_px == pytest.approx((-12.0, 7.0), abs=0.2)
+
+
+def test_residual_vectors_are_prediction_minus_truth():
+    """A gross error of +50 px in x where the SAR shows a point: the fit predicts it 50 px right of its truth."""
+    ties = _shifted_ties()
+    sar = ties.sar_grid_xy.copy()
+    sar[::5, 0] += 50
+    ties = _ties(ties.reference_xy, sar)
+    fit = _fit(ties)
+    vectors = residual_vectors_px(fit, ties)
+    np.testing.assert_allclose(np.hypot(*vectors.T), fit.residuals_px, rtol=1e-12)
+    np.testing.assert_allclose(vectors[::5], np.tile([50.0, 0.0], (20, 1)), atol=1e-6)
+    np.testing.assert_allclose(vectors[1::5], 0.0, atol=1e-6)
 
 
 def test_rotation_and_scale_reported_in_map_terms():

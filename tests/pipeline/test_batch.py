@@ -29,8 +29,8 @@ SHIFTS = [(12, -7), (-9, 4), (5, 15)]  # applied to the SAR geotransform, refere
 TOLERANCE_PX = 5.0
 
 
-def _batch(pairs_csv, out_dir):
-    return CliRunner().invoke(app, ["batch", str(pairs_csv), "--out-dir", str(out_dir), "--workers", "2", "--quiet"])
+def _batch(pairs_csv, out_dir, *options):
+    return CliRunner().invoke(app, ["batch", str(pairs_csv), "--out-dir", str(out_dir), "--workers", "2", "--quiet", *options])
 
 
 def _summary(out_dir) -> dict[str, dict]:
@@ -131,17 +131,22 @@ def test_per_pair_options_are_parsed_and_empty_cells_keep_the_batch_defaults(tmp
     assert second.options == {}
 
 
+def _reported(out_dir: Path) -> set[str]:
+    """Names of the pairs whose report (NAME.json, not the NAME.stac.json beside it) is in ``out_dir``."""
+    return {p.stem for p in out_dir.glob("v*.json") if not p.name.endswith(".stac.json")}
+
+
 def test_sigterm_stops_a_batch_cleanly_and_the_next_run_resumes(batch_runs, tmp_path):
     """A job's time limit (SIGTERM) mid-batch: non-zero exit, no partial files, and a rerun finishes the rest."""
     out_dir = tmp_path / "results"
     command = [str(Path(sys.executable).parent / "sarlign"), "batch", str(batch_runs["pairs_csv"]), "--out-dir", str(out_dir),
                "--workers", "2", "--pairs-in-flight", "1", "--quiet"]
     process = subprocess.Popen(command)
-    while process.poll() is None and not list(out_dir.glob("v*.json")):
+    while process.poll() is None and not _reported(out_dir):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=120) != 0
-    finished_before = {p.stem for p in out_dir.glob("v*.json")}
+    finished_before = _reported(out_dir)
     assert finished_before and len(finished_before) < len(batch_runs["expected"])
     assert not [p for p in out_dir.iterdir() if ".partial" in p.name]
     assert _batch(batch_runs["pairs_csv"], out_dir).exit_code == 1  # the corrupt pair
@@ -183,3 +188,20 @@ def test_the_example_pairs_file_in_workflows_reads():
     pairs = read_pairs(Path(__file__).resolve().parents[2] / "workflows" / "pairs.csv")
     assert [p.options for p in pairs] == [{}, {}, {"max_shift": 80}]
     assert pairs[2].sar.startswith("/vsis3/")
+
+
+def test_a_run_with_quicklook_redoes_a_pair_completed_without_them_and_the_summary_links_them(batch_runs, tmp_path):
+    """Runs after the fixture's: a pair of it gets its quicklooks, linked by name (relative to the out dir)."""
+    out_dir = batch_runs["out_dir"]
+    name = next(n for n in batch_runs["expected"] if n.startswith("v253"))
+    report = json.loads((out_dir / f"{name}.json").read_text())
+    pairs_csv = tmp_path / "one.csv"
+    pairs_csv.write_text(f"reference,sar,name\n{report['inputs']['reference']['path']},{report['inputs']['sar']['path']},{name}\n")
+    links = {"checkerboard": f"{name}_checkerboard.png", "residual_map": f"{name}_residuals.png"}
+    assert _batch(pairs_csv, out_dir, "--quicklook").exit_code == 0
+    row = _summary(out_dir)[name]
+    assert row["status"] == "done" and {k: row[k] for k in links} == links
+    assert all((out_dir / path).is_file() for path in links.values())
+    assert _batch(pairs_csv, out_dir).exit_code == 0  # a later run without --quicklook: complete, still linked
+    (pair,) = json.loads((out_dir / "batch_summary.json").read_text())["pairs"]
+    assert pair["status"] == "complete" and {k: pair[k] for k in links} == links

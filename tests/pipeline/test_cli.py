@@ -61,7 +61,7 @@ def test_known_shift_is_recovered(volkov_run):
 
 def test_all_outputs_written_and_nothing_else(volkov_run):
     names = sorted(p.name for p in volkov_run["out_dir"].iterdir())
-    assert names == ["registered.gpkg", "registered.json", "registered.tif"]
+    assert names == ["registered.gpkg", "registered.json", "registered.stac.json", "registered.tif", "registered.tif.points"]
 
 
 def test_report_file_matches_printed_report(volkov_run):
@@ -96,7 +96,7 @@ def test_new_geotransform_puts_sar_back_in_place(volkov_run):
 def test_tie_point_geopackage(volkov_run):
     report = json.loads(volkov_run["output"].with_suffix(".json").read_text())
     gpkg = volkov_run["output"].with_suffix(".gpkg")
-    assert {name for name, _ in pyogrio.list_layers(gpkg)} == {"tie_points", "tiles"}
+    assert {name for name, _ in pyogrio.list_layers(gpkg)} == {"tie_points", "tiles", "layer_styles"}
     points = pyogrio.read_info(gpkg, layer="tie_points")
     tiles = pyogrio.read_info(gpkg, layer="tiles")
     assert points["features"] == report["quality"]["tie_points"]
@@ -150,7 +150,9 @@ def test_sar_in_geographic_crs(tmp_path, shared_file):
     with rasterio.open(output) as cog:
         assert cog.crs == rasterio.crs.CRS.from_epsg(4326)
         assert cog.transform.almost_equals(Affine.from_gdal(*report["geotransform"]["new"]), precision=1e-12)
-    assert sorted(p.name for p in output.parent.iterdir()) == ["registered.gpkg", "registered.json", "registered.tif"]
+    assert sorted(p.name for p in output.parent.iterdir()) == [
+        "registered.gpkg", "registered.json", "registered.stac.json", "registered.tif", "registered.tif.points"
+    ]
 
 
 # --- bad inputs: exit 2, the file named, nothing written -------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import rasterio
 from affine import Affine
 from pyproj import Transformer
+from rasterio.control import GroundControlPoint
 from rasterio.windows import Window
 
 from sarlign.tiling.reading import read_tile_pair
@@ -64,12 +65,21 @@ def scene(tmp_path, write_raster):
     ref[:8, :8] = -1  # a nodata corner
     ref_path = write_raster(tmp_path / "ref.tif", ref, crs=UTM, transform=REF_TRANSFORM, nodata=-1)
 
-    def build(window: Window, margin: int, east_px: float = REF_SIZE + 60, sar_nodata=None, name="sar.tif"):
+    def build(window: Window, margin: int, east_px: float = REF_SIZE + 60, sar_nodata=None, name="sar.tif", by_gcps=False):
+        """``by_gcps``: the SAR carries a 6 × 6 grid of GCPs (its true lon/lat) instead of a geotransform."""
         transform, width, height = _sar_grid(east_px)
         cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
         e, n = TO_UTM.transform(*(transform @ (cols, rows)))
         sar = pattern(np.asarray(e), np.asarray(n)).astype(np.float32)
-        sar_path = write_raster(tmp_path / name, sar, crs="EPSG:4326", transform=transform, nodata=sar_nodata)
+        if by_gcps:
+            gcps = [
+                GroundControlPoint(row=r, col=c, x=(transform @ (c, r))[0], y=(transform @ (c, r))[1])
+                for r in np.linspace(0, height, 6)
+                for c in np.linspace(0, width, 6)
+            ]
+            sar_path = write_raster(tmp_path / name, sar, crs="EPSG:4326", nodata=sar_nodata, gcps=gcps)
+        else:
+            sar_path = write_raster(tmp_path / name, sar, crs="EPSG:4326", transform=transform, nodata=sar_nodata)
         reference = RasterSource(str(ref_path), (1,), (band_scaling(str(ref_path), 1, -1, "reference"),), -1)
         sar_source = RasterSource(
             str(sar_path), (1,), (band_scaling(str(sar_path), 1, sar_nodata, "SAR", "db"),), sar_nodata
@@ -167,3 +177,19 @@ def test_fill_from_nearest_leaves_no_step_at_the_data_boundary():
     np.testing.assert_array_equal(filled[:, :5], image[:, :5])
     np.testing.assert_array_equal(filled[:, 5:], np.repeat(image[:, 4:5], 3, axis=1))
     assert not fill_from_nearest(image, np.zeros_like(valid)).any()
+
+
+@pytest.mark.parametrize("sar_nodata", [None, -9999.0])
+def test_gcp_only_sar_reads_as_its_geotransform_twin(scene, sar_nodata):
+    """The same SAR georeferenced by GCPs (read through GDAL's GCP transformer) reads as with its
+    geotransform, inside its footprint and in what is invalid beyond it."""
+    window = Window(64, 64, 128, 128)
+    twin = read_tile_pair(scene(window, 40, east_px=200, sar_nodata=sar_nodata))
+    recipe = scene(window, 40, east_px=200, sar_nodata=sar_nodata, name="sar_gcps.tif", by_gcps=True)
+    with rasterio.open(recipe.sar.path) as src:
+        assert src.crs is None and len(src.gcps[0]) == 36  # georeferenced by its GCPs alone
+    by_gcps = read_tile_pair(recipe)
+    assert (by_gcps.sar_valid == twin.sar_valid).mean() > 0.99
+    both = by_gcps.sar_valid & twin.sar_valid
+    assert np.abs(by_gcps.sar[both] - twin.sar[both]).max() < 0.01
+    assert not by_gcps.sar_valid[:, -20:].any()  # east of the footprint

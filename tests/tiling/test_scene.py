@@ -27,7 +27,7 @@ def test_open_raster_reads_metadata(mercator_raster):
     assert (info.width, info.height, info.count) == (300, 200, 3)
     assert info.dtypes == ("uint8",) * 3
     assert info.nodata == 0
-    assert info.pixel_size == (10.0, 10.0)
+    assert info.gcps == ()
 
 
 def test_footprint_in_own_crs(mercator_raster):
@@ -128,3 +128,34 @@ def test_overlap_disjoint_raises_naming_sar(tmp_path, write_raster, mercator_ras
     with pytest.raises(InputError, match="does not overlap") as info:
         overlap_in_reference_crs(reference, open_raster(str(sar_path), "SAR"))
     assert info.value.path == str(sar_path)
+
+
+def test_gcp_only_sar_is_accepted_as_sar_but_not_as_reference(gcp_only_sar):
+    info = open_raster(str(gcp_only_sar["path"]), "SAR", allow_gcps=True)
+    assert info.transform is None and info.crs == CRS.from_epsg(4326)
+    assert len(info.gcps) == len(gcp_only_sar["gcps"])
+    with pytest.raises(InputError, match="georeferenced by GCPs only") as caught:
+        open_raster(str(gcp_only_sar["path"]), "reference")
+    assert str(gcp_only_sar["path"]) in str(caught.value)
+
+
+def test_gcp_georeferencing_maps_pixels_to_their_gcps_and_back(gcp_only_sar):
+    """GDAL's GCP polynomial reproduces the GCPs (to 1 mm) and map → pixel inverts pixel → map."""
+    info = open_raster(str(gcp_only_sar["path"]), "SAR", allow_gcps=True)
+    pixels = np.array([(g.col, g.row) for g in info.gcps])
+    expected = np.array([(g.x, g.y) for g in info.gcps])
+    np.testing.assert_allclose(info.pixel_to_map(pixels), expected, atol=1e-8)  # degrees: 1e-8° ≈ 1 mm
+    inside = np.array([(10.5, 20.25), (300.0, 300.0), (600.75, 5.5)])
+    np.testing.assert_allclose(info.map_to_pixel(info.pixel_to_map(inside)), inside, atol=1e-3)
+
+
+def test_gcp_only_footprint_is_the_rotated_mirrored_outline(gcp_only_sar):
+    """The footprint follows the GCPs: it holds every GCP, and is the size of the image (a 12° turned square)."""
+    info = open_raster(str(gcp_only_sar["path"]), "SAR", allow_gcps=True)
+    footprint = info.footprint()
+    for g in info.gcps:
+        assert footprint.buffer(1e-7).contains(Point(g.x, g.y))  # 1e-7° ≈ 1 cm: GCPs on the edge
+    to_mercator = Transformer.from_crs("EPSG:4326", "EPSG:3395", always_xy=True)
+    xs, ys = to_mercator.transform(*np.array(footprint.exterior.coords).T)
+    side_m = info.width * 10.0
+    assert Polygon(np.column_stack([xs, ys])).area == pytest.approx(side_m**2, rel=1e-3)
