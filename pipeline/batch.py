@@ -28,7 +28,7 @@ from sarlign.georef.staging import staged
 from sarlign.models import registry
 from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import OutputPaths, prepare, run
-from sarlign.pipeline.report import REPORT_FORMAT
+from sarlign.pipeline.report import REPORT_FORMAT, gcp_rows
 from sarlign.tiling.scaling import SarScale
 
 REQUIRED_COLUMNS = ("reference", "sar")
@@ -178,8 +178,7 @@ def completed_report(pair: BatchPair, outputs: OutputPaths, options: RegisterOpt
         with rasterio.open(outputs.raster) as src:
             georeferencing = report["geotransform"]
             if georeferencing["new"] is None:
-                written = [[g.col, g.row, g.x, g.y, g.z] for g in src.gcps[0]]
-                return report if written == georeferencing["gcps"]["new"] else None
+                return report if gcp_rows(src.gcps[0]) == georeferencing["gcps"]["new"] else None
             return report if list(src.transform.to_gdal()) == georeferencing["new"] else None
     except (OSError, ValueError, KeyError, TypeError, rasterio.errors.RasterioError):
         return None

@@ -63,6 +63,21 @@ class Plan:
     matcher_options: tuple[tuple[str, object], ...]  # the user's, plus the thinning for this scene's size
 
     @property
+    def grid(self) -> ReferenceGrid:
+        """The reference grid every tile is matched on (shared by all recipes; a plan has at least one)."""
+        return self.recipes[0].grid
+
+    @property
+    def reference_source(self) -> RasterSource:
+        """The reference as the tiles read it: path, bands, scalings, nodata."""
+        return self.recipes[0].reference
+
+    @property
+    def sar_source(self) -> RasterSource:
+        """The SAR as the tiles read it: path, band, scaling, nodata."""
+        return self.recipes[0].sar
+
+    @property
     def overlap_px(self) -> Polygon:
         """The overlap in reference-grid pixels (x, y)."""
         inverse = ~self.reference.transform

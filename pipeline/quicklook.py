@@ -135,21 +135,9 @@ class Scene:
 
 def read_scene(outcome: Outcome, raster_path: Path, view: View) -> Scene:
     """``view`` of the reference, of the input SAR and of the output raster at ``raster_path``."""
-    reference, sar = _sources(outcome)
-    before, after = (read_sar(path, sar, view.grid) for path in (sar.path, raster_path))
-    return Scene(view, read_reference(reference, view), before, after)
-
-
-def _sources(outcome: Outcome) -> tuple[RasterSource, RasterSource]:
-    """The reference and SAR sources (paths, bands, scalings, nodata) the tiles were read with."""
-    recipe = outcome.plan.recipes[0]
-    return recipe.reference, recipe.sar
-
-
-def _reference_grid(outcome: Outcome) -> ReferenceGrid:
-    """The reference's full-resolution grid."""
-    ref = outcome.plan.reference
-    return ReferenceGrid(ref.crs.to_wkt(), ref.transform, ref.width, ref.height)
+    plan = outcome.plan
+    before, after = (read_sar(path, plan.sar_source, view.grid) for path in (plan.sar.path, raster_path))
+    return Scene(view, read_reference(plan.reference_source, view), before, after)
 
 
 def _overlap(outcome: Outcome) -> Window:
@@ -160,7 +148,7 @@ def _overlap(outcome: Outcome) -> Window:
 
 def overview(outcome: Outcome, max_px: int) -> View:
     """The whole overlap, decimated to at most ``max_px`` on its long side."""
-    return view_of(_reference_grid(outcome), _overlap(outcome), max_px)
+    return view_of(outcome.plan.grid, _overlap(outcome), max_px)
 
 
 def dense_windows(points: np.ndarray, size: int, within: Window, count: int) -> list[Window]:
@@ -207,7 +195,7 @@ def zoom(outcome: Outcome, raster_path: Path) -> Scene:
     speckled blob that hides a shift of a few pixels."""
     inliers = outcome.ties.reference_xy[outcome.fit.inliers]
     windows = dense_windows(inliers, ZOOM_PX, _overlap(outcome), ZOOM_CANDIDATES)
-    scenes = (read_scene(outcome, raster_path, view_of(_reference_grid(outcome), w, ZOOM_PX)) for w in windows)
+    scenes = (read_scene(outcome, raster_path, view_of(outcome.plan.grid, w, ZOOM_PX)) for w in windows)
     return max(scenes, key=_change)
 
 
@@ -367,7 +355,7 @@ def write_quicklooks(outcome: Outcome, raster_path: Path, checkerboard_path: Pat
     whole = read_scene(outcome, raster_path, overview(outcome, PANEL_PX))
     zoomed = zoom(outcome, raster_path)
     view = overview(outcome, RESIDUAL_PX)
-    backdrop = read_reference(_sources(outcome)[0], view)
+    backdrop = read_reference(outcome.plan.reference_source, view)
     name = Path(outcome.plan.sar.path).name
     with _DRAWING:
         save_png(checkerboard_figure(whole, zoomed, outcome.fit, name), checkerboard_path)

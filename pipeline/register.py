@@ -172,7 +172,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
 def _sar_values(plan: Plan, options: RegisterOptions) -> SarValues:
     """What the SAR's pixels hold, as the scaling used for matching took them (the same in every recipe);
     it decides how the raster outputs' overviews are averaged."""
-    scaling = plan.recipes[0].sar.scalings[0]
+    scaling = plan.sar_source.scalings[0]
     return sar_values(plan.sar.dtypes[options.sar_band - 1], already_db=not scaling.log)
 
 

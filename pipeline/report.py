@@ -113,7 +113,8 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
     }
 
 
-def _gcp_rows(gcps: list) -> list[list[float]]:
+def gcp_rows(gcps: list) -> list[list[float]]:
+    """GCPs as the report lists them: [pixel (column), line (row), x, y, z] rows."""
     return [[g.col, g.row, g.x, g.y, g.z] for g in gcps]
 
 
@@ -126,7 +127,7 @@ def _georeferencing(outcome: Outcome) -> dict[str, Any]:
             "crs": sar.crs.to_string(),
             "old": None,
             "new": None,
-            "gcps": {"old": _gcp_rows(list(sar.gcps)), "new": _gcp_rows(outcome.new_gcps)},
+            "gcps": {"old": gcp_rows(list(sar.gcps)), "new": gcp_rows(outcome.new_gcps)},
         }
     return {"crs": sar.crs.to_string(), "old": list(sar.transform.to_gdal()), "new": list(fit.new_transform.to_gdal())}
 

@@ -31,7 +31,7 @@ from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, Raster
 from rasterio.crs import CRS
 
 from sarlign.georef.overviews import SarValues
-from sarlign.tiling.scene import open_raster
+from sarlign.tiling.scene import georeferenced_by_gcps, open_raster
 
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 # Where an input's metadata may say when the SAR was acquired, most explicit first.
@@ -120,13 +120,14 @@ def _add_projection(proj: ProjectionExtension, path: Path) -> None:
     """``proj:code`` (or ``proj:wkt2`` for a CRS without an EPSG code), shape and, unless the raster is
     georeferenced by GCPs alone, transform."""
     with rasterio.open(path) as src:
-        crs = src.crs or src.gcps[1]
+        by_gcps = georeferenced_by_gcps(src)
+        crs = src.gcps[1] if by_gcps else src.crs
         epsg = crs.to_epsg()
         proj.code = f"EPSG:{epsg}" if epsg else None
         if epsg is None:
             proj.wkt2 = crs.to_wkt()
         proj.shape = [src.height, src.width]
-        if src.crs is not None:
+        if not by_gcps:
             proj.transform = list(src.transform)[:6]
 
 

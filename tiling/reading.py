@@ -26,6 +26,7 @@ from rasterio.windows import Window
 from scipy.ndimage import distance_transform_edt
 
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
+from sarlign.tiling.scene import georeferenced_by_gcps
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np
 def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """SAR pixels warped onto ``grid`` for ``window`` (in ``grid``'s pixels): scaled (H, W) and validity."""
     src = _open(source.path, _version(source.path), threading.get_ident())
-    if src.crs is None and src.gcps[0]:
+    if georeferenced_by_gcps(src):
         transform = grid.transform @ Affine.translation(window.col_off, window.row_off)
         shape = (int(window.height), int(window.width))
         data = warp_onto_grid(src, list(source.bands), CRS.from_wkt(grid.crs_wkt), transform, shape, source.nodata)

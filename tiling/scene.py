@@ -81,6 +81,11 @@ class RasterInfo:
 MIN_GCPS = 3  # GDAL's first-order GCP polynomial needs three
 
 
+def georeferenced_by_gcps(src: rasterio.DatasetReader) -> bool:
+    """Whether an open raster is georeferenced by GCPs alone (no CRS and geotransform of its own)."""
+    return src.crs is None and bool(src.gcps[0])
+
+
 def open_raster(path: str, role: str, allow_gcps: bool = False) -> RasterInfo:
     """Read and check a raster's metadata; ``role`` ("reference" or "SAR") appears in error messages.
 
@@ -92,7 +97,7 @@ def open_raster(path: str, role: str, allow_gcps: bool = False) -> RasterInfo:
     try:
         with rasterio.open(path) as src:
             gcps, gcps_crs = src.gcps
-            by_gcps = src.crs is None and bool(gcps)
+            by_gcps = georeferenced_by_gcps(src)
             if by_gcps and not allow_gcps:
                 raise InputError(path, f"the {role} is georeferenced by GCPs only; give a raster with a geotransform")
             if by_gcps and (gcps_crs is None or len(gcps) < MIN_GCPS):

@@ -15,6 +15,11 @@ from qgis.core import (
 # `sarlign matchers` and `sarlign register --help` (--transform); the first of each is sarlign's default.
 MATCHERS = ("cfog", "learned-dense", "learned-keypoint")
 TRANSFORMS = ("affine", "translation")
+# The last paragraph of every algorithm's help.
+EXECUTABLE_HELP = (
+    "Runs the sarlign executable set in Processing → Options → Providers → sarlign (else "
+    "$SARLIGN_EXECUTABLE, else sarlign on PATH)."
+)
 
 
 class SarlignAlgorithm(QgsProcessingAlgorithm):

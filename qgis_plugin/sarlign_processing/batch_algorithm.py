@@ -16,7 +16,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from .algorithm import SarlignAlgorithm
+from .algorithm import EXECUTABLE_HELP, SarlignAlgorithm
 from .runner import Run, run_sarlign
 
 SUMMARY_NAME = "batch_summary.csv"  # what sarlign batch writes in its output folder
@@ -43,8 +43,7 @@ class BatchAlgorithm(SarlignAlgorithm):
             "Each pair's NAME.tif, NAME.json and NAME.gpkg go to the output folder, with batch_summary.csv "
             "listing every pair's status, correction and RMSE. Running again resumes: pairs already complete "
             "are skipped. A pair that fails does not stop the others, but fails the algorithm at the end.\n\n"
-            "Runs the sarlign executable set in Processing → Options → Providers → sarlign (else "
-            "$SARLIGN_EXECUTABLE, else sarlign on PATH)."
+            + EXECUTABLE_HELP
         )
 
     def initAlgorithm(self, config: Any = None) -> None:

@@ -20,7 +20,7 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from .algorithm import SarlignAlgorithm
+from .algorithm import EXECUTABLE_HELP, SarlignAlgorithm
 from .runner import run_sarlign
 
 GEOPACKAGE_LAYERS = ("tie_points", "tiles")  # the layers of sarlign's NAME.gpkg
@@ -52,8 +52,7 @@ class RegisterAlgorithm(SarlignAlgorithm):
             "Beside the output raster NAME.tif, sarlign writes NAME.json (the report), NAME.gpkg (layers "
             "tie_points and tiles, loaded with the raster) and its other outputs; existing files of those "
             "names are replaced. A fit that is not trustworthy is refused, and nothing is written.\n\n"
-            "Runs the sarlign executable set in Processing → Options → Providers → sarlign (else "
-            "$SARLIGN_EXECUTABLE, else sarlign on PATH)."
+            + EXECUTABLE_HELP
         )
 
     def initAlgorithm(self, config: Any = None) -> None:
