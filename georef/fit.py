@@ -9,6 +9,7 @@ position in the SAR's own CRS, so a SAR in another CRS than the reference needs 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from shapely.geometry import MultiPoint, Polygon
 
 from sarlign.coords import map_points, metres_per_pixel
 from sarlign.errors import FitRefusedError
-from sarlign.georef.robust import ModelKind, apply, fit_least_squares, msac
+from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,23 @@ class TiePoints:
 
 @dataclass(frozen=True)
 class FitGates:
-    """Thresholds a fit must pass before anything is written."""
+    """Thresholds a fit must pass before anything is written.
+
+    Sentinel-1 and Sentinel-2 products are both north-up map products: the correction between them is a
+    shift of up to a few hundred metres with a tiny rotation and scale. A fitted rotation or scale change
+    far beyond that comes from wrong tie points, not from the data, and is refused.
+    """
 
     inlier_threshold_px: float = 5.0
     min_inliers: int = 20
     max_rmse_px: float = 3.0
     min_spread: float = 0.1  # inliers' convex hull area / overlap area
     min_cells: int = 3  # of the 3 × 3 cells over the overlap's bounds, how many must hold inliers
+    max_rotation_deg: float = 1.0  # of either map axis (a shear turns the two axes differently)
+    max_scale_change: float = 0.02  # |scale − 1| along either map axis
+    # The largest shift the matcher searched for (reference pixels): a correction that moves a tie point
+    # further came from beyond the search, where the matches cannot be trusted. None: not checked.
+    max_shift_px: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,13 @@ class Correction:
     shift_px: tuple[float, float]  # the same in reference pixels (x right, y down)
     rotation_deg: float
     scale: tuple[float, float]
+
+    @property
+    def axis_rotations_deg(self) -> tuple[float, float]:
+        """How far the correction turns the map's x axis and its y axis (degrees, counter-clockwise);
+        equal for a pure rotation, different under shear."""
+        m = self.matrix
+        return math.degrees(math.atan2(m.d, m.a)), math.degrees(math.atan2(-m.b, m.e))
 
 
 @dataclass(frozen=True)
@@ -202,9 +220,12 @@ def fit_global(
     Raises:
         FitRefusedError: the fit fails a gate; the message lists every failed gate.
     """
-    minimum = max(gates.min_inliers, 3)
+    minimum = max(gates.min_inliers, MINIMAL_SAMPLE[kind] + 1)
     if len(ties) < minimum:
-        raise FitRefusedError(f"only {len(ties)} tie points were found; at least {minimum} are needed")
+        raise FitRefusedError(
+            f"only {len(ties)} tie points were found; at least {minimum} are needed",
+            {"gates": dataclasses.asdict(gates), "refusals": [f"{len(ties)} tie points < {minimum}"]},
+        )
     robust = msac(ties.sar_grid_xy, ties.reference_xy, kind, gates.inlier_threshold_px, seed=seed, weights=ties.score)
     inl = robust.inliers
     src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
@@ -228,20 +249,68 @@ def fit_global(
         spread=spread,
         cells=cells,
     )
-    refusals = _refusals(quality, gates, kind)
+    correction = _correction(robust.model, reference_transform, pixel_metres, (centre.x, centre.y))
+    largest_shift = float(np.abs(apply(robust.model, src) - src).max()) if inl.any() else 0.0
+    refusals = _refusals(quality, gates, kind) + _geometry_refusals(correction, largest_shift, gates)
     if refusals:
-        raise FitRefusedError("the fit is not trustworthy: " + "; ".join(refusals))
+        raise FitRefusedError(
+            "the fit is not trustworthy: " + "; ".join(refusals),
+            {
+                "gates": dataclasses.asdict(gates),
+                "refusals": refusals,
+                "quality": dataclasses.asdict(quality),
+                "correction": {
+                    "shift_px": list(correction.shift_px),
+                    "rotation_deg": list(correction.axis_rotations_deg),
+                    "scale": list(correction.scale),
+                    "largest_shift_px": largest_shift,
+                },
+                "inliers": inl.tolist(),
+                "residuals_px": robust.residuals.tolist(),
+            },
+        )
     return GlobalFit(
         kind=kind,
         model=robust.model,
         inliers=inl,
         residuals_px=robust.residuals,
         quality=quality,
-        correction=_correction(robust.model, reference_transform, pixel_metres, (centre.x, centre.y)),
+        correction=correction,
         new_transform=None
         if sar_transform is None
         else new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
     )
+
+
+def suggested_max_shift(shift_px: float) -> int:
+    """A ``--max-shift`` that reaches twice ``shift_px``, rounded up to tens of pixels."""
+    return int(math.ceil(2 * shift_px / 10.0) * 10)
+
+
+def _geometry_refusals(c: Correction, largest_shift_px: float, gates: FitGates) -> list[str]:
+    """Gates on what the correction does: rotation and scale of a north-up product, and shifts beyond the search."""
+    reasons = []
+    rotation = max(c.axis_rotations_deg, key=abs)
+    if abs(rotation) > gates.max_rotation_deg:
+        reasons.append(
+            f"rotation {rotation:+.2f}° exceeds --max-rotation {gates.max_rotation_deg:g}° "
+            "(north-up products differ by a tiny rotation; this one comes from wrong tie points)"
+        )
+    scale_change = max((s - 1.0 for s in c.scale), key=abs)
+    if abs(scale_change) > gates.max_scale_change:
+        reasons.append(
+            f"scale change {scale_change:+.2%} exceeds --max-scale-change {gates.max_scale_change * 100:g}% "
+            f"(scales x{c.scale[0]:.4f}, x{c.scale[1]:.4f})"
+        )
+    if reasons:
+        reasons.append("where the data support only a shift (small inputs, a GRD's offset), --transform translation fits that alone")
+    if gates.max_shift_px is not None and largest_shift_px > gates.max_shift_px:
+        reasons.append(
+            f"the correction moves tie points by up to {largest_shift_px:.1f} px, beyond the --max-shift "
+            f"{gates.max_shift_px:g} px searched, where matches cannot be trusted; rerun with "
+            f"--max-shift {suggested_max_shift(largest_shift_px)}"
+        )
+    return reasons
 
 
 def _refusals(q: Quality, gates: FitGates, kind: ModelKind) -> list[str]:

@@ -30,6 +30,8 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
 from sarlign.georef.overviews import BLOCKSIZE, SarValues, write_overview_levels
+from sarlign.georef.staging import temporary_folder_prefix
+from sarlign.locations import is_local_file
 
 # NUM_THREADS: compression on every core; outputs are written after matching, when the cores are free.
 COG_OPTIONS = {
@@ -74,9 +76,9 @@ def regeoreferenced_vrt(source: str, georeference: Georeference, overviews: Sequ
             if src.descriptions[band - 1]:
                 ET.SubElement(node, "Description").text = src.descriptions[band - 1]
             simple = ET.SubElement(node, "SimpleSource")
-            _source_band(simple, Path(source), band)
+            _source_band(simple, source, band)
             for level in overviews:
-                _source_band(ET.SubElement(node, "Overview"), level, band)
+                _source_band(ET.SubElement(node, "Overview"), str(level), band)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -85,8 +87,10 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _source_band(parent: ET.Element, path: Path, band: int) -> None:
-    ET.SubElement(parent, "SourceFilename", relativeToVRT="0").text = str(path.resolve())
+def _source_band(parent: ET.Element, location: str, band: int) -> None:
+    """A VRT source band: a local file by its absolute path, a GDAL location (``/vsicurl/…``) verbatim."""
+    text = str(Path(location).resolve()) if is_local_file(location) else location
+    ET.SubElement(parent, "SourceFilename", relativeToVRT="0").text = text
     ET.SubElement(parent, "SourceBand").text = str(band)
 
 
@@ -97,7 +101,7 @@ def write_regeoreferenced_cog(source: str, georeference: Georeference, destinati
     The overview levels are written to a temporary folder beside ``destination`` (a third of the
     uncompressed raster at most), removed afterwards.
     """
-    with tempfile.TemporaryDirectory(prefix=".sarlign-overviews-", dir=destination.parent) as workdir:
+    with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix("overviews"), dir=destination.parent) as workdir:
         levels = write_overview_levels(source, Path(workdir), values)
         vrt = regeoreferenced_vrt(source, georeference, levels)
         # NONE without levels: a VRT would otherwise offer the source's own overviews, averaged who knows how.
@@ -114,7 +118,7 @@ def write_resampled_cog(
     ``source`` may be georeferenced by a geotransform or by GCPs (GDAL's warper then uses their
     polynomial). The warp streams, chunk by chunk, into a temporary GeoTIFF beside ``destination``.
     """
-    with tempfile.TemporaryDirectory(prefix=".sarlign-warp-", dir=destination.parent) as workdir:
+    with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix("warp"), dir=destination.parent) as workdir:
         warped = Path(workdir) / "warped.tif"
         with rasterio.open(source) as src:
             nodata = src.nodata if src.nodata is not None else 0

@@ -24,11 +24,15 @@ class Correspondences:
         reference_xy: (N, 2) positions in the reference tile, pixels.
         sar_xy: (N, 2) positions of the same features in the SAR, in the reference tile's frame, pixels.
         score: (N,) match quality in [0, 1], higher is better (the matcher documents its meaning).
+        search_limited: the tile's dominant shift lay on the edge of the range the matcher could search
+            (the true one may lie beyond it, so no tie point is given for the tile); for a set of
+            several tiles, whether any of them was.
     """
 
     reference_xy: np.ndarray
     sar_xy: np.ndarray
     score: np.ndarray
+    search_limited: bool = False
 
     def __len__(self) -> int:
         return len(self.score)
@@ -36,16 +40,22 @@ class Correspondences:
     def shifted(self, dx: float, dy: float) -> Correspondences:
         """The same points moved by (dx, dy) pixels, e.g. from tile to scene coordinates."""
         offset = np.array([dx, dy])
-        return Correspondences(self.reference_xy + offset, self.sar_xy + offset, self.score)
+        return Correspondences(self.reference_xy + offset, self.sar_xy + offset, self.score, self.search_limited)
+
+    @staticmethod
+    def none(search_limited: bool = False) -> Correspondences:
+        """No tie points (``search_limited``: because the tile's shift lay on the edge of the search)."""
+        return Correspondences(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0), search_limited)
 
     @staticmethod
     def concatenate(parts: list[Correspondences]) -> Correspondences:
         if not parts:
-            return Correspondences(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
+            return Correspondences.none()
         return Correspondences(
             np.concatenate([p.reference_xy for p in parts]),
             np.concatenate([p.sar_xy for p in parts]),
             np.concatenate([p.score for p in parts]),
+            any(p.search_limited for p in parts),
         )
 
 
@@ -89,4 +99,10 @@ class Matcher(Protocol):
         ``tile_size``² tile (its densest setting that fits, never sparser than its searches' own footprint);
         empty when its present settings fit already. Whole scenes need far fewer tie points per tile than
         a single tile does for a good global fit."""
+        ...
+
+    def sized_for(self, side: int) -> dict[str, object]:
+        """Option overrides for inputs that overlap by only ``side`` px on the shorter side, where the
+        matcher's searches would not fit several times (small chips): smaller searches on a denser grid;
+        empty when they fit."""
         ...

@@ -32,8 +32,11 @@ def search_margin(max_shift: int, search: int, coarse_factor: int) -> int:
     return -(-needed // coarse_factor) * coarse_factor
 
 
-def coarse_shift(ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int, search: int, factor: int) -> tuple[int, int]:
-    """Dominant integer shift (dx, dy) in pixels of a whole tile, from pooled descriptors.
+def coarse_shift(
+    ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int, search: int, factor: int
+) -> tuple[int, int, bool]:
+    """Dominant integer shift (dx, dy) in pixels of a whole tile, from pooled descriptors, and whether it
+    lies on the edge of the coarse search (then the true shift may lie beyond what the margin allows).
 
     Args:
         ref_desc: (C, H, W) reference tile descriptors; sar_desc: (C, H + 2m, W + 2m) SAR descriptors
@@ -49,7 +52,7 @@ def coarse_shift(ref_desc: torch.Tensor, sar_desc: torch.Tensor, m: int, search:
     lo = m - radius * factor
     sar_small = average_pool(sar_desc[None, :, lo : m + ch + radius * factor, lo : m + cw + radius * factor], factor)
     peaks = find_peaks(ncc_surfaces(ref_small, sar_small))
-    return int(round(peaks.dx.item() * factor)), int(round(peaks.dy.item() * factor))
+    return int(round(peaks.dx.item() * factor)), int(round(peaks.dy.item() * factor)), not peaks.bracketed.item()
 
 
 @dataclass
@@ -87,6 +90,14 @@ class DenseTemplateMatcher:
             stride = min(self.template, stride + 8)
         return {"stride": stride} if stride != self.stride else {}
 
+    def sized_for(self, side: int) -> dict[str, object]:
+        """Templates of half the overlap's side (at least ``MIN_TILE``) on a grid a quarter of that apart,
+        when fewer than two templates fit across; see :meth:`sarlign.models.base.Matcher.sized_for`."""
+        if side >= 2 * self.template:
+            return {}
+        template = max(self.MIN_TILE, side // 2)
+        return {"template": template, "stride": max(4, template // 4)}
+
     def match(
         self,
         reference: torch.Tensor,
@@ -102,7 +113,7 @@ class DenseTemplateMatcher:
         """See :meth:`sarlign.models.base.Matcher.match_many`: tiles of one shape share one
         :meth:`describe` call, a batch of (B, 1, H, W)."""
         device = torch.device(self.device)
-        found = [Correspondences.concatenate([])] * len(tiles)
+        found = [Correspondences.none()] * len(tiles)
         groups: dict[tuple, list[int]] = {}
         for i, (reference, _, sar, _) in enumerate(tiles):
             if min(reference.shape) >= self.MIN_TILE:
@@ -115,8 +126,11 @@ class DenseTemplateMatcher:
             for k, i in enumerate(members):
                 ref_valid, sar_valid = tiles[i][1].to(device), tiles[i][3].to(device)
                 ref_desc, sar_desc = ref_descs[k] * ref_valid, sar_descs[k] * sar_valid
-                dx0, dy0 = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
-                found[i] = self._fine_matches(ref_desc, ref_valid, sar_desc, sar_valid, m, dx0, dy0)
+                dx0, dy0, on_edge = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
+                if on_edge:
+                    found[i] = Correspondences.none(search_limited=True)
+                else:
+                    found[i] = self._fine_matches(ref_desc, ref_valid, sar_desc, sar_valid, m, dx0, dy0)
         return found
 
     def _fine_matches(

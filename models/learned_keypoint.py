@@ -140,6 +140,11 @@ class LearnedKeypointMatcher:
         keypoints = max(searches, (tile_size // self.template) ** 2)  # no fewer than the templates that tile it
         return {"keypoints": keypoints} if keypoints < self.keypoints else {}
 
+    def sized_for(self, side: int) -> dict[str, object]:
+        """Templates of half the overlap's side when fewer than two fit across; see
+        :meth:`sarlign.models.base.Matcher.sized_for`."""
+        return {"template": max(16, side // 2)} if side < 2 * self.template else {}
+
     def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
         """One tile at a time: keypoint counts differ from tile to tile, so there is no common batch."""
         return [self.match(*tile) for tile in tiles]
@@ -162,16 +167,18 @@ class LearnedKeypointMatcher:
         half, b = self.template // 2, self.mutual_radius
         m = (sar.shape[0] - h) // 2
         if min(h, w) < 2 * (half + b) + 2:
-            return Correspondences.concatenate([])
+            return Correspondences.none()
         ref_ok, sar_ok = reference_valid.to(device), sar_valid.to(device)
         ref_image, sar_image = reference.to(device)[None, None], sar.to(device)[None, None]
         net = self.network()
         ref_maps, sar_maps = net(ref_image, "optical"), net(sar_image, "sar")
         ref_desc, sar_desc = ref_maps.descriptors[0] * ref_ok, sar_maps.descriptors[0] * sar_ok
-        dx0, dy0 = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
+        dx0, dy0, on_edge = coarse_shift(ref_desc, sar_desc, m, self.search, self.coarse_factor)
+        if on_edge:
+            return Correspondences.none(search_limited=True)
         keypoints = detect(ref_maps.score[0, 0], ref_ok & _inner((h, w), half + b, device), self.keypoints, self.nms_radius)
         if len(keypoints) == 0:
-            return Correspondences.concatenate([])
+            return Correspondences.none()
         if self.with_cfog:
             ref_cfog, sar_cfog = CfogMatcher().describe(ref_image, sar_image)
             ref_desc, sar_desc = torch.cat([ref_desc, ref_cfog[0] * ref_ok]), torch.cat([sar_desc, sar_cfog[0] * sar_ok])

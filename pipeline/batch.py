@@ -22,12 +22,20 @@ from typing import get_args
 import rasterio
 from distributed import Client
 
-from sarlign.errors import InputError, SarlignError
+from sarlign.errors import InputError, OptionError, SarlignError
 from sarlign.georef.robust import ModelKind
-from sarlign.georef.staging import staged
+from sarlign.georef.staging import remove_stale_temporaries, staged
+from sarlign.locations import display_name, resolved
 from sarlign.models import registry
-from sarlign.pipeline.plan import RegisterOptions
-from sarlign.pipeline.register import OutputPaths, prepare, run
+from sarlign.pipeline.outputs import (
+    NAME_MAX_BYTES,
+    STAGING_EXTRA_BYTES,
+    OutputPaths,
+    check_name,
+    check_writable,
+)
+from sarlign.pipeline.plan import RegisterOptions, check_options
+from sarlign.pipeline.register import prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT, gcp_rows
 from sarlign.tiling.scaling import SarScale
 
@@ -71,6 +79,12 @@ SUMMARY_FIELDS = (
 QUICKLOOKS = ("checkerboard", "residual_map")  # OutputPaths fields the summary links to
 
 
+# Names of the batch's own files in the out dir (batch_summary.csv/.json, batch.log): no pair may take them.
+RESERVED_NAMES = frozenset({"batch_summary", "batch"})
+_NAME_START = re.compile(r"^[^\W_]", re.UNICODE)  # a letter or digit
+_UNSAFE_IN_NAME = re.compile(r"[/\\]|[^\w .,+@=~()\[\]-]", re.UNICODE)
+
+
 @dataclass(frozen=True)
 class BatchPair:
     """One row of the pairs file: a reference and a SAR raster (anything GDAL opens) and a stable name."""
@@ -79,6 +93,32 @@ class BatchPair:
     reference: str
     sar: str
     options: dict[str, object] = field(default_factory=dict)  # per-pair RegisterOptions fields
+    line: int = 0  # where the pair is in the pairs file, for messages
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a pair's outputs (``OUT_DIR/NAME.tif`` …), or None: a pair's outputs must
+    stay in the out dir and not take the batch's own files, so a name is a plain file name (letters,
+    digits, spaces and ``.,+@=~()[]-_``, starting with a letter or digit, no path separators) and not one
+    of :data:`RESERVED_NAMES`."""
+    if not name:
+        return "is empty"
+    if not _NAME_START.match(name) or _UNSAFE_IN_NAME.search(name) or name.endswith((".", " ")):
+        return ("must be a plain file name: letters, digits, spaces and .,+@=~()[]-_, starting with a letter "
+                "or digit, no '/' or '\\'")
+    if name.lower() in RESERVED_NAMES:
+        return f"is reserved for the batch's own files ({', '.join(sorted(RESERVED_NAMES))})"
+    if len(name.encode()) > NAME_MAX_BYTES - STAGING_EXTRA_BYTES - len("_checkerboard.png"):
+        return "is too long for a file name"
+    return None
+
+
+def name_from_location(location: str) -> str:
+    """A pair name from its SAR's location (file or URL), made a plain file name: the last part without
+    its extension, characters a name may not hold replaced by ``_``."""
+    stem = display_name(location).split("?", 1)[0].rsplit(".", 1)[0]
+    name = _UNSAFE_IN_NAME.sub("_", stem).strip(" .")
+    return name if _NAME_START.match(name) else f"pair_{name}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +147,8 @@ def read_pairs(path: Path) -> list[BatchPair]:
         InputError: unreadable file, missing or unknown columns, empty or bad cells, or duplicate names.
     """
     try:
-        with open(path, newline="") as f:
+        # utf-8-sig: Excel writes CSV as UTF-8 with a byte-order mark, which would stick to the first column.
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
             columns = set(rows[0].keys()) if rows else set()
     except (OSError, UnicodeDecodeError, csv.Error) as error:
@@ -125,9 +166,13 @@ def read_pairs(path: Path) -> list[BatchPair]:
     for line, row in enumerate(rows, start=2):
         if not row["reference"] or not row["sar"]:
             raise InputError(str(path), f"line {line}: 'reference' and 'sar' must both be given")
-        reference, sar = (_beside(path, row[c].strip()) for c in REQUIRED_COLUMNS)
-        name = (row.get("name") or "").strip() or Path(sar).stem
-        pairs.append(BatchPair(name, reference, sar, _pair_options(path, line, row)))
+        reference, sar = (resolved(row[c].strip(), path.parent) for c in REQUIRED_COLUMNS)
+        given = (row.get("name") or "").strip()
+        name = given or name_from_location(sar)
+        problem = name_problem(name)
+        if problem:
+            raise InputError(str(path), f"line {line}: pair name {name!r} {problem}")
+        pairs.append(BatchPair(name, reference, sar, _pair_options(path, line, row), line))
     names = [p.name for p in pairs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -148,11 +193,36 @@ def _pair_options(path: Path, line: int, row: dict[str, str]) -> dict[str, objec
     return options
 
 
-def _beside(csv_path: Path, location: str) -> str:
-    """A relative local path resolved against the CSV's folder; GDAL virtual paths and absolute ones as given."""
-    if location.startswith("/vsi") or "://" in location or Path(location).is_absolute():
-        return location
-    return str((csv_path.parent / location).resolve())
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the batch's out dir if missing and check it can be written, before the cluster starts;
+    remove what killed runs left in it.
+
+    Raises:
+        InputError: the out dir is a file, cannot be created or written, or its path is one GDAL misreads.
+    """
+    check_name(out_dir / "batch_summary.json")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(str(out_dir), "is not a folder (--out-dir)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(str(out_dir), f"the out dir cannot be created ({error.strerror or error})") from None
+    check_writable(out_dir)
+    remove_stale_temporaries(out_dir)
+
+
+def check_pair_options(pairs: list[BatchPair], options: RegisterOptions, path: Path) -> None:
+    """Check each pair's options (the batch's with the pair's own on top) before the cluster starts.
+
+    Raises:
+        InputError: names the pairs file, the line and the option.
+    """
+    for pair in pairs:
+        try:
+            check_options(replace(options, **pair.options))
+        except OptionError as error:
+            column = error.option.lstrip("-").replace("-", "_")
+            raise InputError(str(path), f"line {pair.line}: {column}: {error.problem}") from None
 
 
 def outputs_of(pair: BatchPair, out_dir: Path) -> OutputPaths:

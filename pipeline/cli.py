@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, get_args
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -18,18 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import sarlign
-from sarlign.errors import SarlignError
+from sarlign.errors import INTERRUPTED, OptionError, SarlignError
 from sarlign.georef.fit import FitGates
-from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
-from sarlign.pipeline.cluster import dask_client
-from sarlign.pipeline.plan import RegisterOptions
-from sarlign.tiling.scaling import SarScale
+from sarlign.pipeline.cluster import IN_PROCESS_MAX_TILES, Started, dask_client
+from sarlign.pipeline.plan import RegisterOptions, check_options
 from sarlign.tiling.screening import ScreeningThresholds
 
 app = typer.Typer(
     help="Co-register Sentinel-1 SAR to Sentinel-2 optical scenes.\n\n"
-    "Exit codes: 0 success; 1 unexpected failure; 2 bad input or usage; 3 fit refused as untrustworthy.",
+    "Exit codes: 0 success; 1 unexpected failure; 2 bad input or usage; 3 fit refused as untrustworthy; 130 stopped.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -50,13 +48,38 @@ def _main(
     """Co-register Sentinel-1 SAR to Sentinel-2 optical scenes."""
 
 
+def _fail(exit_code: int, status: str, message: str, as_json: bool) -> None:
+    """Say why the command failed in one line on stderr (and as a JSON object on stdout with ``--json``)."""
+    err.print(f"[bold red]error:[/] {' '.join(message.split())}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps({"status": status, "exit_code": exit_code, "message": message}))
+
+
 @contextmanager
-def _failures_to_exit_codes() -> Iterator[None]:
+def _failures_to_exit_codes(as_json: bool = False) -> Iterator[None]:
+    """Failures as exit codes (2 bad input, 3 fit refused, 130 interrupted), each with one line of reason."""
     try:
         yield
     except SarlignError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _fail(exc.exit_code, exc.status, str(exc), as_json)
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _fail(INTERRUPTED, "interrupted", "stopped (Ctrl-C or SIGTERM); no output was written", as_json)
+        raise typer.Exit(INTERRUPTED) from None
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler's time limit, ``kill``) like Ctrl-C: stop cleanly, leaving no partial output."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress_bars() -> Progress:
@@ -90,7 +113,7 @@ def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
     try:
         return tuple(int(b) for b in text.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected band numbers like 1 or 4,3,2, got {text!r}") from None
+        raise OptionError("--reference-bands", f"expected band numbers like 1 or 4,3,2, got {text!r}") from None
 
 
 def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
@@ -98,8 +121,8 @@ def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
     parsed = []
     for item in items:
         key, sep, text = item.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}")
+        if not sep or not key:
+            raise OptionError("--matcher-option", f"expected KEY=VALUE, got {item!r}")
         value: object = text
         for cast in (int, float):
             try:
@@ -130,18 +153,6 @@ def _summary(report: dict) -> Table:
     return table
 
 
-def _either(choices: tuple[str, ...]) -> str:
-    """'a, b or c'."""
-    return ", ".join(choices[:-1]) + " or " + choices[-1]
-
-
-def _check_choices(matcher: str, transform: str) -> None:
-    if transform not in get_args(ModelKind):
-        raise typer.BadParameter(f"--transform must be {_either(get_args(ModelKind))}")
-    if matcher not in registry.available():
-        raise typer.BadParameter(f"unknown matcher {matcher!r}; available: {', '.join(registry.available())}")
-
-
 # Options shared by `register` and `batch`.
 MATCHER = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`).")
 MATCHER_SETTINGS = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128.")
@@ -157,8 +168,8 @@ PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress a
 
 @app.command()
 def register(
-    reference: Path = typer.Argument(..., help="Reference optical raster (e.g. Sentinel-2 B08 GeoTIFF); any GDAL-readable file with a CRS."),
-    sar: Path = typer.Argument(..., help="Moving SAR raster (e.g. Sentinel-1 VV GeoTIFF); may be in another CRS and pixel size."),
+    reference: str = typer.Argument(..., help="Reference optical raster (e.g. Sentinel-2 B08 GeoTIFF): any location GDAL opens (a file, /vsicurl/https://…, /vsizip/…, s3://…) with a CRS."),
+    sar: str = typer.Argument(..., help="Moving SAR raster (e.g. Sentinel-1 VV GeoTIFF), any location GDAL opens; may be in another CRS and pixel size."),
     output: Path = typer.Option(..., "-o", "--output", help="Co-registered SAR (COG). The report (.json), tie points (.gpkg) and, with --resample, OUTPUT_resampled.tif go beside it."),
     reference_bands: Optional[str] = typer.Option(None, "--reference-bands", help="Reference band(s), 1-based, comma-separated. Default: all bands, each scaled to its 2-98% range, averaged to grey."),
     sar_band: int = typer.Option(1, "--sar-band", help="SAR band to match (1-based); every band is written to the output."),
@@ -175,6 +186,8 @@ def register(
     min_inliers: int = typer.Option(FitGates.min_inliers, "--min-inliers", help="Refuse a fit with fewer inlier tie points."),
     max_rmse: float = typer.Option(FitGates.max_rmse_px, "--max-rmse", help="Refuse a fit whose inlier or held-out RMSE exceeds this (reference pixels)."),
     inlier_threshold: float = typer.Option(FitGates.inlier_threshold_px, "--inlier-threshold", help="Residual (reference pixels) below which a tie point is an inlier."),
+    max_rotation: float = typer.Option(FitGates.max_rotation_deg, "--max-rotation", help="Refuse a fit that rotates either map axis by more than this (degrees): Sentinel-1 and -2 products are north-up, so a large rotation comes from wrong tie points."),
+    max_scale_change: float = typer.Option(FitGates.max_scale_change * 100, "--max-scale-change", help="Refuse a fit that changes the scale along either axis by more than this (percent)."),
     min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
     min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
     resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
@@ -188,38 +201,57 @@ def register(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
-    from sarlign.pipeline.register import prepare, run
-
-    _check_choices(matcher, transform)
-    if sar_scale not in get_args(SarScale):
-        raise typer.BadParameter(f"--sar-scale must be {_either(get_args(SarScale))}")
-    options = RegisterOptions(
-        reference_bands=_parse_bands(reference_bands),
-        sar_band=sar_band,
-        sar_scale=sar_scale,  # type: ignore[arg-type]
-        sar_nodata=sar_nodata,
-        matcher=matcher,
-        matcher_options=_parse_matcher_options(matcher_option),
-        verify=verify,
-        transform=transform,  # type: ignore[arg-type]
-        tile_size=tile_size,
-        tile_overlap=tile_overlap,
-        max_shift=max_shift,
-        search_budget=search_budget or None,
-        screening=ScreeningThresholds(min_valid, min_structure),
-        gates=FitGates(inlier_threshold, min_inliers, max_rmse),
-        resample=resample,
-        quicklook=quicklook,
-        device=device,
-    )
-    with _failures_to_exit_codes():
-        job = prepare(str(reference), str(sar), output, options, overwrite)  # fail fast, before the cluster starts
-        with dask_client(scheduler, workers) as client, _progress("tiles", quiet, progress_lines) as progress:
-            report = run(job, client, progress)
+    with _failures_to_exit_codes(as_json), _stop_on_sigterm():
+        if search_budget < 0:
+            raise OptionError("--search-budget", f"must be 0 (no thinning) or more, got {search_budget}")
+        options = RegisterOptions(
+            reference_bands=_parse_bands(reference_bands),
+            sar_band=sar_band,
+            sar_scale=sar_scale,  # type: ignore[arg-type]
+            sar_nodata=sar_nodata,
+            matcher=matcher,
+            matcher_options=_parse_matcher_options(matcher_option),
+            verify=verify,
+            transform=transform,  # type: ignore[arg-type]
+            tile_size=tile_size,
+            tile_overlap=tile_overlap,
+            max_shift=max_shift,
+            search_budget=search_budget or None,
+            screening=ScreeningThresholds(min_valid, min_structure),
+            gates=FitGates(
+                inlier_threshold, min_inliers, max_rmse, max_rotation_deg=max_rotation, max_scale_change=max_scale_change / 100
+            ),
+            resample=resample,
+            quicklook=quicklook,
+            device=device,
+        )
+        report = _register(reference, sar, output, options, overwrite, scheduler, workers, quiet, progress_lines)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     elif not quiet:
         err.print(_summary(report))
+
+
+def _register(
+    reference: str, sar: str, output: Path, options: RegisterOptions, overwrite: bool, scheduler: Optional[str],
+    workers: Optional[int], quiet: bool, progress_lines: bool,
+) -> dict:
+    """Check and plan the job (fail fast, before any cluster starts), then run it; returns the report.
+
+    A job of few tiles runs on threads in this process instead of starting worker processes (the same
+    tasks, so the same results; see :mod:`sarlign.pipeline.cluster`).
+    """
+    from sarlign.pipeline.register import prepare, run
+
+    if workers is not None and workers < 1:
+        raise OptionError("--workers", f"must be at least 1, got {workers}")
+    job = prepare(reference, sar, output, options, overwrite)
+    in_process = scheduler is None and len(job.plan.recipes) <= IN_PROCESS_MAX_TILES
+    started = Started()
+    with dask_client(scheduler, workers, in_process=in_process, started=started) as client, _progress(
+        "tiles", quiet, progress_lines
+    ) as progress:
+        return run(job, client, progress, started.seconds)
 
 
 def _eval_table(summary: dict, checkpoints: dict) -> Table:
@@ -298,21 +330,7 @@ def _resumable_on_interrupt() -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         err.print("[bold yellow]stopped:[/] pairs finished so far are kept; run the same command again to resume")
-        raise typer.Exit(130) from None
-
-
-@contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM (a scheduler's time limit, ``kill``) like Ctrl-C: stop cleanly, leaving no partial output."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 @app.command()
@@ -334,23 +352,35 @@ def batch(
     progress_lines: bool = PROGRESS_LINES,
 ) -> None:
     """Register many scene pairs; a rerun skips the pairs already complete and redoes the rest."""
-    from sarlign.pipeline.batch import read_pairs, run_batch, write_summary
+    from sarlign.pipeline.batch import (
+        check_pair_options,
+        prepare_out_dir,
+        read_pairs,
+        run_batch,
+        write_summary,
+    )
     from sarlign.pipeline.jobqueue import CLUSTER_KINDS, jobqueue_client
 
-    _check_choices(matcher, transform)
-    if cluster != "local" and (cluster not in CLUSTER_KINDS or cluster_config is None):
-        raise typer.BadParameter(f"--cluster must be local or one of {', '.join(CLUSTER_KINDS)}, the latter with --cluster-config")
-    options = RegisterOptions(
-        matcher=matcher,
-        matcher_options=_parse_matcher_options(matcher_option),
-        transform=transform,  # type: ignore[arg-type]
-        search_budget=search_budget or None,
-        quicklook=quicklook,
-        device=device,
-    )
     with _failures_to_exit_codes(), _resumable_on_interrupt():
+        if cluster != "local" and (cluster not in CLUSTER_KINDS or cluster_config is None):
+            raise OptionError("--cluster", f"must be local or one of {', '.join(CLUSTER_KINDS)}, the latter with --cluster-config")
+        for flag, value in (("--workers", workers), ("--pairs-in-flight", pairs_in_flight)):
+            if value is not None and value < 1:
+                raise OptionError(flag, f"must be at least 1, got {value}")
+        if search_budget < 0:
+            raise OptionError("--search-budget", f"must be 0 (no thinning) or more, got {search_budget}")
+        options = RegisterOptions(
+            matcher=matcher,
+            matcher_options=_parse_matcher_options(matcher_option),
+            transform=transform,  # type: ignore[arg-type]
+            search_budget=search_budget or None,
+            quicklook=quicklook,
+            device=device,
+        )
+        check_options(options)
         entries = read_pairs(pairs)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        check_pair_options(entries, options, pairs)
+        prepare_out_dir(out_dir)
         connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
         with _log_to(out_dir / "batch.log"), _stop_on_sigterm(), connect as client, _batch_progress(len(entries), quiet, progress_lines) as (
             pair_done,
@@ -389,9 +419,21 @@ def evaluate(
     """Measure registration precision and accuracy on real aligned pairs (T, A and X cases per pair)."""
     import tempfile
 
-    from sarlign.pipeline.evaluate import evaluate_checkpoints, evaluate_pairs, summarise
+    from sarlign.pipeline.evaluate import (
+        check_layout,
+        evaluate_checkpoints,
+        evaluate_pairs,
+        summarise,
+    )
+    from sarlign.training.volkov import VOLKOV_GATES
 
-    options = RegisterOptions(matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), verify=verify, max_shift=80)
+    with _failures_to_exit_codes():
+        options = RegisterOptions(
+            matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), verify=verify, max_shift=80,
+            gates=VOLKOV_GATES,  # the Volkov pairs' own distortion and the A cases' warps
+        )
+        check_options(options)
+        check_layout(data)
     with tempfile.TemporaryDirectory(prefix="sarlign-eval-") as tmp, _failures_to_exit_codes():
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -423,9 +465,10 @@ def train_align(
     import tempfile
 
     from sarlign.training.alignment import refine_alignments
+    from sarlign.training.volkov import VOLKOV_GATES
 
     with tempfile.TemporaryDirectory(prefix="sarlign-align-") as tmp, dask_client(None, workers) as client:
-        document = refine_alignments(pairs, Path(tmp), client, RegisterOptions())
+        document = refine_alignments(pairs, Path(tmp), client, RegisterOptions(gates=VOLKOV_GATES))
     output.write_text(json.dumps(document, indent=2) + "\n")
     if not quiet:
         ok = [e for e in document["pairs"].values() if e["status"] == "ok"]
@@ -482,6 +525,22 @@ def matchers() -> None:
         typer.echo(f"{name}\t{summary}")
 
 
-def main() -> None:
-    """Console entry point."""
-    sys.exit(app())
+def run_command_line(arguments: list[str]) -> int:
+    """Run ``sarlign ARGUMENTS`` and return its exit code; usage errors (an unknown option, a value of the
+    wrong type, a missing argument) are one line on stderr, exit code 2, as a JSON object with ``--json``."""
+    try:
+        code = app(args=arguments, prog_name="sarlign", standalone_mode=False)
+    except typer.TyperException as usage:  # typer's usage errors (its own copy of click's)
+        exit_code = getattr(usage, "exit_code", 2)
+        message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
+        if not message.strip():  # no arguments at all: typer has printed the help
+            return exit_code
+        context = getattr(usage, "ctx", None)
+        where = f" (see: {context.command_path} --help)" if context is not None else ""
+        _fail(exit_code, "bad_input", message + where, "--json" in arguments)
+        return exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        _fail(INTERRUPTED, "interrupted", "stopped (Ctrl-C or SIGTERM)", "--json" in arguments)
+        return INTERRUPTED
+    return code if isinstance(code, int) else 0
+

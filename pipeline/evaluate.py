@@ -23,7 +23,7 @@ import rasterio
 import xarray as xr
 from distributed import Client
 
-from sarlign.errors import FitRefusedError
+from sarlign.errors import FitRefusedError, InputError
 from sarlign.pipeline.eval_cases import CASES, make_cases
 from sarlign.pipeline.eval_measure import checkpoint_residuals, read_on_grid, window_residuals
 from sarlign.pipeline.plan import RegisterOptions
@@ -33,6 +33,26 @@ from sarlign.training.volkov import load_pairs, write_geotiffs
 VOLKOV = Path("pairs/volkov_s1s2")
 ROSENHEIM = Path("geotiff/cfog")
 Progress = Callable[[int, int], None]
+
+
+ROSENHEIM_FILES = ("cfog_rosenheim_opt.tif", "cfog_rosenheim_sar.tif", "cfog_rosenheim_cp.pts")
+
+
+def check_layout(data: Path) -> None:
+    """Check that ``data`` holds what ``sarlign eval`` reads, before anything runs: the Volkov pairs with
+    their metadata and the Rosenheim pair with its check points.
+
+    Raises:
+        InputError: names the missing folder or file.
+    """
+    if not data.is_dir():
+        raise InputError(str(data), "is not a folder (expected the shared data folder holding pairs/ and geotiff/)")
+    volkov = data / VOLKOV
+    if not (volkov / "volkov_metadata.json").is_file() or not any(volkov.glob("volkov_*_opt.png")):
+        raise InputError(str(volkov), "holds no Volkov pairs (volkov_<id>_opt.png, _sar.png and volkov_metadata.json)")
+    for name in ROSENHEIM_FILES:
+        if not (data / ROSENHEIM / name).is_file():
+            raise InputError(str(data / ROSENHEIM / name), "is missing (the Rosenheim pair and its check points)")
 
 
 def evaluate_pairs(
@@ -127,8 +147,8 @@ def summarise(results: xr.Dataset) -> dict:
 def evaluate_checkpoints(data: Path, workdir: Path, client: Client, options: RegisterOptions) -> dict:
     """Check-point RMSE (reference pixels) on the Rosenheim pair before and after registration."""
     folder = data / ROSENHEIM
-    optical, sar = folder / "cfog_rosenheim_opt.tif", folder / "cfog_rosenheim_sar.tif"
-    points = np.loadtxt(folder / "cfog_rosenheim_cp.pts")
+    optical, sar, check_points = (folder / name for name in ROSENHEIM_FILES)
+    points = np.loadtxt(check_points)
     report = register_pair(str(optical), str(sar), workdir / "rosenheim_registered.tif", options, client, overwrite=True)
     with rasterio.open(optical) as ref, rasterio.open(sar) as src:
         before = checkpoint_residuals(points, ref.transform, src.transform)

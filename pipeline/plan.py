@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import get_args
 
 import shapely
 from shapely.geometry import Polygon
 
 from sarlign.coords import map_points
-from sarlign.errors import InputError
+from sarlign.errors import InputError, OptionError
 from sarlign.georef.fit import FitGates
 from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
@@ -20,6 +21,10 @@ from sarlign.tiling.scene import RasterInfo, check_bands, open_raster, overlap_i
 from sarlign.tiling.screening import ScreeningThresholds
 
 MIN_TILE_COVERAGE = 0.05  # tiles with less of their area inside the overlap are not read at all
+# The largest --max-shift: Sentinel-1/2 misregistrations are tens of metres, a few hundred at worst; each
+# tile's SAR read grows by twice the shift on each side (a 512² tile reads 1536² at 500 px).
+MAX_SHIFT_LIMIT = 500
+TILE_SIZE_RANGE = (64, 4096)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,50 @@ class Plan:
         return shapely.transform(self.overlap, lambda xy: map_points(inverse, xy))
 
 
+def _require(ok: bool, option: str, problem: str) -> None:
+    if not ok:
+        raise OptionError(option, problem)
+
+
+def check_options(options: RegisterOptions) -> None:
+    """Check every option's value before any file is opened (the message names the command-line option).
+
+    Raises:
+        OptionError: the first option whose value cannot work.
+    """
+    low, high = TILE_SIZE_RANGE
+    _require(options.sar_band >= 1, "--sar-band", f"bands count from 1, got {options.sar_band}")
+    _require(all(b >= 1 for b in options.reference_bands or ()), "--reference-bands", "bands count from 1")
+    _require(low <= options.tile_size <= high, "--tile-size", f"must be {low} to {high} px, got {options.tile_size}")
+    _require(0 <= options.tile_overlap <= options.tile_size // 2, "--tile-overlap",
+             f"must be 0 to half the tile size ({options.tile_size // 2} px), got {options.tile_overlap}")
+    _require(1 <= options.max_shift <= MAX_SHIFT_LIMIT, "--max-shift",
+             f"must be 1 to {MAX_SHIFT_LIMIT} px, got {options.max_shift}")
+    _require(options.search_budget is None or options.search_budget >= 1, "--search-budget",
+             f"must be positive (0: no thinning), got {options.search_budget}")
+    g = options.gates
+    _require(g.inlier_threshold_px > 0, "--inlier-threshold", f"must be positive, got {g.inlier_threshold_px}")
+    _require(g.min_inliers >= 3, "--min-inliers", f"must be at least 3, got {g.min_inliers}")
+    _require(g.max_rmse_px > 0, "--max-rmse", f"must be positive, got {g.max_rmse_px}")
+    _require(0 < g.max_rotation_deg <= 45, "--max-rotation", f"must be above 0 and at most 45°, got {g.max_rotation_deg}")
+    _require(0 < g.max_scale_change <= 0.5, "--max-scale-change",
+             f"must be above 0 and at most 50 %, got {g.max_scale_change * 100:g} %")
+    _require(0 <= options.screening.min_valid_fraction <= 1, "--min-valid",
+             f"must be 0 to 1, got {options.screening.min_valid_fraction}")
+    _require(options.screening.min_structure >= 0, "--min-structure", f"must be ≥ 0, got {options.screening.min_structure}")
+    _require(options.device in ("auto", "cpu", "cuda"), "--device", f"must be auto, cpu or cuda, got {options.device!r}")
+    _require(options.transform in get_args(ModelKind), "--transform",
+             f"must be {' or '.join(get_args(ModelKind))}, got {options.transform!r}")
+    _require(options.sar_scale in get_args(SarScale), "--sar-scale",
+             f"must be {', '.join(get_args(SarScale))}, got {options.sar_scale!r}")
+    if options.matcher not in registry.available():
+        raise OptionError("--matcher", f"unknown matcher {options.matcher!r}; available: {', '.join(registry.available())}")
+    try:
+        registry.check_settings(options.matcher, dict(options.matcher_options))
+    except ValueError as error:
+        raise OptionError("--matcher-option", str(error)) from None
+
+
 def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
     """Open and check both inputs and cut the tile grid over their overlap.
 
@@ -123,13 +172,17 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
         recipes.append(TileRecipe(tile.tile_id, tile.window, reference_source, sar_source, grid, margin))
     if not recipes:
         raise InputError(sar_info.path, "its overlap with the reference is too small to hold a tile")
-    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, scene_matcher_options(matcher, options, len(recipes)))
+    matcher_options = scene_matcher_options(matcher, options, len(recipes), min(int(area.width), int(area.height)))
+    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, matcher_options)
 
 
-def scene_matcher_options(matcher: Matcher, options: RegisterOptions, tile_count: int) -> tuple[tuple[str, object], ...]:
-    """The user's matcher options, plus the matcher's thinning to keep ``tile_count`` tiles within the
-    search budget; a setting the user gave explicitly is never overridden."""
-    if options.search_budget is None:
-        return options.matcher_options
-    thinning = matcher.thinned(max(1, options.search_budget // tile_count), options.tile_size)
-    return tuple(sorted((thinning | dict(options.matcher_options)).items()))
+def scene_matcher_options(
+    matcher: Matcher, options: RegisterOptions, tile_count: int, overlap_side: int
+) -> tuple[tuple[str, object], ...]:
+    """The user's matcher options, plus the matcher's settings for small inputs (whose overlap is only
+    ``overlap_side`` px on its shorter side) or its thinning to keep ``tile_count`` tiles within the search
+    budget; a setting the user gave explicitly is never overridden."""
+    adapted = matcher.sized_for(overlap_side)
+    if not adapted and options.search_budget is not None:
+        adapted = matcher.thinned(max(1, options.search_budget // tile_count), options.tile_size)
+    return tuple(sorted((adapted | dict(options.matcher_options)).items()))

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from distributed import Client, as_completed
 
 from sarlign.coords import map_points, map_vectors
-from sarlign.errors import InputError
-from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px
+from sarlign.errors import FitRefusedError
+from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
 from sarlign.georef.overviews import SarValues, sar_values
 from sarlign.georef.points_file import write_points_file
 from sarlign.georef.raster_out import (
@@ -27,69 +29,15 @@ from sarlign.georef.styles import arrow_exaggeration, write_default_styles
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
-from sarlign.pipeline.plan import Plan, RegisterOptions, plan_pair
+from sarlign.pipeline.outputs import OutputPaths, check_outputs, clear_leftovers, remove_unwanted
+from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_options, plan_pair
 from sarlign.pipeline.quicklook import write_quicklooks
-from sarlign.pipeline.report import build_report, write_report
+from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
-from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile
+from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile, tile_status
 
 ProgressCallback = Callable[[int, int], None]
 GPU_BATCH = 8  # tiles per matching task on a GPU worker: one descriptor batch of 8 × 624² px
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    """Where one registration writes, all beside the output raster ``NAME.tif``.
-
-    raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
-    points: NAME.tif.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
-    NAME_resampled.tif (with ``--resample``); checkerboard and residual_map: NAME_checkerboard.png and
-    NAME_residuals.png (with ``--quicklook``).
-    """
-
-    raster: Path
-    report: Path
-    tie_points: Path
-    points: Path
-    stac: Path
-    resampled: Path
-    checkerboard: Path
-    residual_map: Path
-
-    @staticmethod
-    def beside(raster: Path) -> OutputPaths:
-        stem = raster.with_suffix("")
-
-        def named(suffix: str) -> Path:
-            return stem.with_name(stem.name + suffix)
-
-        return OutputPaths(
-            raster,
-            named(".json"),
-            named(".gpkg"),
-            raster.with_name(raster.name + ".points"),  # NAME.tif.points: QGIS's Georeferencer loads it with NAME.tif
-            named(".stac.json"),
-            named("_resampled.tif"),
-            named("_checkerboard.png"),
-            named("_residuals.png"),
-        )
-
-    def wanted(self, resample: bool, quicklook: bool) -> dict[str, Path]:
-        """The outputs a run with these options writes, by name (the report's ``outputs`` keys)."""
-        optional = {"resampled": resample, "checkerboard": quicklook, "residual_map": quicklook}
-        return {k: v for k, v in dataclasses.asdict(self).items() if optional.get(k, True)}
-
-
-def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool, options: RegisterOptions) -> None:
-    """Refuse to overwrite an input, or an existing output unless ``overwrite``."""
-    resolved_inputs = {Path(p).resolve() for p in inputs}
-    for target in outputs.wanted(options.resample, options.quicklook).values():
-        if target.resolve() in resolved_inputs:
-            raise InputError(str(target), "the output would overwrite an input")
-        if target.exists() and not overwrite:
-            raise InputError(str(target), "exists already (pass --overwrite to replace it)")
-    if not outputs.raster.parent.is_dir():
-        raise InputError(str(outputs.raster.parent), "the output folder does not exist")
 
 
 def has_gpu_workers(client: Client) -> bool:
@@ -166,6 +114,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
         write_report(report, temp["report"])
         # Last: the STAC Item lists the files written above.
         write_item(build_item(report, {k: p for k, p in temp.items() if p.exists()}, values), temp["stac"])
+    remove_unwanted(outputs, options.resample, options.quicklook)
     return report
 
 
@@ -245,21 +194,28 @@ def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, ov
         InputError: bad input or output path.
     """
     started = time.perf_counter()
+    check_options(options)
     outputs = OutputPaths.beside(Path(output))
-    check_outputs(outputs, [reference, sar], overwrite, options)
+    check_outputs(outputs, [reference, sar], overwrite)
     plan = plan_pair(reference, sar, options)
+    clear_leftovers(outputs)
     return Job(plan, options, outputs, time.perf_counter() - started)
 
 
-def run(job: Job, client: Client, progress: ProgressCallback | None = None) -> dict:
+def run(job: Job, client: Client, progress: ProgressCallback | None = None, cluster_start_s: float = 0.0) -> dict:
     """Match the job's tiles on ``client``, fit, and write the outputs; returns the report.
 
+    ``cluster_start_s`` is the time the caller took to start ``client``'s cluster for this job (the
+    report's timings show it beside the work).
+
     Raises:
-        FitRefusedError: the correspondences do not support a trustworthy fit (nothing written).
+        FitRefusedError: the correspondences do not support a trustworthy fit; no result is written, only
+            its diagnosis (``NAME.failed.json``).
+        InputError: an input turned out unreadable while its tiles were read.
     """
     plan, options = job.plan, job.options
-    t0 = time.perf_counter() - job.plan_s  # the job's clock includes its planning
-    timings: dict[str, float] = {"plan_s": job.plan_s}
+    t0 = time.perf_counter() - job.plan_s - cluster_start_s  # the job's clock includes planning and start-up
+    timings: dict[str, float] = {"plan_s": job.plan_s, "cluster_start_s": cluster_start_s}
     t1 = time.perf_counter()
     results = match_tiles(client, plan, options, progress)
     timings["match_s"] = time.perf_counter() - t1
@@ -267,19 +223,88 @@ def run(job: Job, client: Client, progress: ProgressCallback | None = None) -> d
     timings["tile_match_s_sum"] = sum(r.match_s for r in results)
     t2 = time.perf_counter()
     ties = collect_tie_points(results)
-    fit = fit_global(
-        ties,
-        plan.overlap_px,
-        plan.reference.transform,
-        plan.reference.crs,
-        plan.sar.transform,
-        plan.sar.crs,
-        options.transform,
-        options.gates,
-        options.seed,
-    )
+    try:
+        _refuse_search_limited(results, options)
+        fit = fit_global(
+            ties,
+            plan.overlap_px,
+            plan.reference.transform,
+            plan.reference.crs,
+            plan.sar.transform,
+            plan.sar.crs,
+            options.transform,
+            dataclasses.replace(options.gates, max_shift_px=options.max_shift),
+            options.seed,
+        )
+    except FitRefusedError as refusal:
+        refusal = _with_hints(refusal, plan, results, options)
+        _write_diagnosis(refusal, job, results, ties)
+        raise refusal from None
     timings["fit_s"] = time.perf_counter() - t2
     return write_outputs(Outcome(plan, options, results, ties, fit), job.outputs, timings, t0)
+
+
+def _search_limited(results: list[TileResult]) -> tuple[int, int]:
+    """(tiles whose best match lay on the edge of the search, tiles that were matched at all)."""
+    matched = [r for r in results if r.screening.accepted]
+    return sum(r.matches.search_limited for r in matched), len(matched)
+
+
+def _refuse_search_limited(results: list[TileResult], options: RegisterOptions) -> None:
+    """Refuse when most matched tiles found their best match on the edge of the search: the shift then
+    lies at or beyond ``--max-shift``, and what the other tiles found cannot be trusted either."""
+    limited, matched = _search_limited(results)
+    if matched and 2 * limited > matched:
+        raise FitRefusedError(
+            f"{limited} of {matched} tiles found their best match on the edge of the ±{options.max_shift} px "
+            f"search: the misregistration is probably larger; rerun with --max-shift "
+            f"{min(suggested_max_shift(options.max_shift), MAX_SHIFT_LIMIT)}",
+            {"refusals": [f"{limited} of {matched} tiles search-limited"]},
+        )
+
+
+def _with_hints(refusal: FitRefusedError, plan: Plan, results: list[TileResult], options: RegisterOptions) -> FitRefusedError:
+    """The refusal with what the user can change, where the tiles say it: a larger ``--max-shift`` when
+    some tiles hit the edge of the search, larger inputs when the overlap is tiny."""
+    hints = []
+    limited, matched = _search_limited(results)
+    message = str(refusal)
+    if limited and "--max-shift" not in message:
+        hints.append(f"{limited} of {matched} tiles found their best match on the edge of the search "
+                     f"(try a larger --max-shift than {options.max_shift})")
+    x0, y0, x1, y1 = plan.overlap_px.bounds
+    if min(x1 - x0, y1 - y0) < options.tile_size:
+        hints.append(f"the inputs overlap by only {x1 - x0:.0f} × {y1 - y0:.0f} px, which holds few tie points "
+                     f"(lower --min-inliers, at {options.gates.min_inliers} now, only if you can check the result)")
+    if not hints:
+        return refusal
+    return FitRefusedError(message + "; " + "; ".join(hints), refusal.diagnosis)
+
+
+def _write_diagnosis(refusal: FitRefusedError, job: Job, results: list[TileResult], ties: TiePoints) -> None:
+    """``NAME.failed.json``: why the fit was refused, with the gates, the tie points and the tiles, so a
+    refusal can be inspected; nothing in it can be taken for a result (no georeferencing)."""
+    outcome_tiles = [
+        {"id": r.tile_id, "status": tile_status(r)[0], "reason": tile_status(r)[1], "tie_points": len(r.matches)}
+        for r in results
+    ]
+    document: dict[str, Any] = {
+        "format": "sarlign-refusal/1",
+        "status": "refused",
+        "exit_code": refusal.exit_code,
+        "message": str(refusal),
+        "inputs": {"reference": job.plan.reference.path, "sar": job.plan.sar.path},
+        "options": dataclasses.asdict(job.options),
+        **refusal.diagnosis,
+        "tie_points": {
+            "columns": ["ref_col", "ref_row", "sar_grid_col", "sar_grid_row", "score", "tile_id"],
+            "rows": [[*r, *s, float(c), str(t)] for r, s, c, t in
+                     zip(ties.reference_xy.tolist(), ties.sar_grid_xy.tolist(), ties.score, ties.tile_id)],
+        },
+        "tiles": outcome_tiles,
+    }
+    with staged(job.outputs.failure) as (temp,):
+        temp.write_text(json.dumps(jsonable(document), indent=2, allow_nan=False, default=str) + "\n")
 
 
 def register_pair(

@@ -9,17 +9,15 @@ import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 import sarlign
 from sarlign.pipeline.outcome import Outcome
+from sarlign.pipeline.outputs import OutputPaths
 from sarlign.pipeline.shift_field import shift_field
 from sarlign.tiling.scene import RasterInfo
-
-if TYPE_CHECKING:
-    from sarlign.pipeline.register import OutputPaths
 
 REPORT_FORMAT = "sarlign-report/1"
 
@@ -83,7 +81,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "status": "ok",
         "inputs": {"reference": _raster(plan.reference, ref_bands), "sar": _raster(plan.sar, (options.sar_band,))},
-        "options": _jsonable(dataclasses.asdict(options)),
+        "options": jsonable(dataclasses.asdict(options)),
         # The settings the tiles ran with: the user's plus the thinning the search budget chose.
         "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},
         "outputs": {k: str(v) for k, v in outputs.wanted(options.resample, options.quicklook).items()},
@@ -132,11 +130,12 @@ def _georeferencing(outcome: Outcome) -> dict[str, Any]:
     return {"crs": sar.crs.to_string(), "old": list(sar.transform.to_gdal()), "new": list(fit.new_transform.to_gdal())}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with tuples as lists, NumPy scalars as Python numbers and non-finite floats as None."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (np.floating, np.integer)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -145,4 +144,4 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(_jsonable(report), indent=2, allow_nan=False, default=str) + "\n")
+    path.write_text(json.dumps(jsonable(report), indent=2, allow_nan=False, default=str) + "\n")

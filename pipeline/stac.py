@@ -31,6 +31,7 @@ from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, Raster
 from rasterio.crs import CRS
 
 from sarlign.georef.overviews import SarValues
+from sarlign.locations import display_name, is_local_file
 from sarlign.tiling.scene import georeferenced_by_gcps, open_raster
 
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
@@ -106,7 +107,7 @@ def build_item(report: dict[str, Any], files: dict[str, Path], values: SarValues
                 _add_projection(ProjectionExtension.ext(asset), path)
     stac_dir = finals["stac"].resolve().parent
     for role, title in (("reference", "optical reference input"), ("sar", "SAR input")):
-        item.add_link(pystac.Link("derived_from", _input_href(Path(report["inputs"][role]["path"]), stac_dir), title=title))
+        item.add_link(pystac.Link("derived_from", _input_href(report["inputs"][role]["path"], stac_dir), title=title))
     return item
 
 
@@ -152,8 +153,8 @@ def _processing(report: dict[str, Any], acquired: bool) -> dict[str, Any]:
     """The processing extension's fields, from the report."""
     quality, shift = report["quality"], report["correction"]["shift_m"]
     lineage = (
-        f"SAR {Path(report['inputs']['sar']['path']).name} co-registered to the optical reference "
-        f"{Path(report['inputs']['reference']['path']).name} by sarlign: tiles matched with "
+        f"SAR {display_name(report['inputs']['sar']['path'])} co-registered to the optical reference "
+        f"{display_name(report['inputs']['reference']['path'])} by sarlign: tiles matched with "
         f"{report['matcher']['name']}, a robust {report['transform']} fit over {quality['inliers']} inlier tie "
         f"points (RMSE {quality['rmse_px']:.2f} reference pixels), correction {shift[0]:.1f} m east, "
         f"{shift[1]:.1f} m north; the SAR's georeferencing was replaced, its pixels left unchanged."
@@ -167,7 +168,10 @@ def _processing(report: dict[str, Any], acquired: bool) -> dict[str, Any]:
     }
 
 
-def _input_href(path: Path, stac_dir: Path) -> str:
-    """An input file's href from the item: its name when it lies beside the item, else its absolute path."""
-    resolved = path.resolve()
+def _input_href(location: str, stac_dir: Path) -> str:
+    """An input's href from the item: a local file's name when it lies beside the item, else its absolute
+    path; any other GDAL location (``/vsicurl/…``, ``s3://…``) verbatim."""
+    if not is_local_file(location):
+        return location
+    resolved = Path(location).resolve()
     return resolved.name if resolved.parent == stac_dir else str(resolved)

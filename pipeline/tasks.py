@@ -88,7 +88,7 @@ def match_read_tiles(
         for p in (reads[i].pair for i in accepted)
     ]
     found = _matcher(matcher, matcher_options, device, torch_threads).match_many(tensors) if accepted else []
-    matches = [Correspondences.concatenate([])] * len(reads)
+    matches = [Correspondences.none()] * len(reads)
     rejected = [0] * len(reads)
     for i, tile, correspondences in zip(accepted, tensors, found):
         if verify and len(correspondences):
@@ -113,6 +113,8 @@ def tile_status(result: TileResult | None) -> tuple[str, str]:
         return "outside", "less than 5% of the tile lies in the overlap"
     if not result.screening.accepted:
         return "screened", result.screening.reason
+    if result.matches.search_limited:
+        return "no_match", "the tile's best match lies on the edge of the search (the shift may exceed --max-shift)"
     if len(result.matches) == 0 and result.rejected:
         return "no_match", f"the patch verifier rejected all {result.rejected} tie points"
     if len(result.matches) == 0:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 import rasterio
@@ -25,8 +27,12 @@ from rasterio.warp import reproject
 from rasterio.windows import Window
 from scipy.ndimage import distance_transform_edt
 
+from sarlign.errors import InputError
+from sarlign.tiling.gdal_errors import READ_ERRORS, gdal_message
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scene import georeferenced_by_gcps
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -152,13 +158,35 @@ def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) 
     return scaled_grey(data, source)
 
 
+def _read_or_blame(source: RasterSource, tile_id: str, read: Callable[[], T]) -> T:
+    """``read()``, with GDAL's read errors turned into an ``InputError`` naming the file: a damaged input (a
+    truncated download, a corrupt block) is the input's fault, even when only a worker's tile read finds it.
+
+    The error is raised outside the ``except`` clause so that it carries no GDAL exception as its context:
+    Dask pickles exception chains on workers, and GDAL's exceptions cannot be unpickled.
+    """
+    try:
+        return read()
+    except READ_ERRORS as error:
+        problem = f"cannot be read at tile {tile_id} (damaged or truncated? {gdal_message(error)})"
+    raise InputError(source.path, problem)
+
+
 def read_tile_pair(recipe: TileRecipe) -> TilePair:
-    """Read the reference tile and the SAR around it, both on the reference grid."""
-    reference, reference_valid = read_reference(recipe.reference, recipe.window)
+    """Read the reference tile and the SAR around it, both on the reference grid.
+
+    Raises:
+        InputError: a file cannot be read (names it).
+    """
+    reference, reference_valid = _read_or_blame(
+        recipe.reference, recipe.tile_id, lambda: read_reference(recipe.reference, recipe.window)
+    )
     m = recipe.margin
     w = recipe.window
     # In the extended grid, reference pixel (x, y) sits at (x + m, y + m): the SAR window starting at the
     # tile's own offsets therefore begins m pixels before the tile on each axis.
     sar_window = Window(w.col_off, w.row_off, w.width + 2 * m, w.height + 2 * m)
-    sar, sar_valid = read_sar_on_grid(recipe.sar, recipe.grid.extended(m), sar_window)
+    sar, sar_valid = _read_or_blame(
+        recipe.sar, recipe.tile_id, lambda: read_sar_on_grid(recipe.sar, recipe.grid.extended(m), sar_window)
+    )
     return TilePair(reference, reference_valid, sar, sar_valid, m)

@@ -16,6 +16,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from sarlign.errors import InputError
+from sarlign.tiling.gdal_errors import READ_ERRORS, gdal_message
 
 STATS_SIZE = 1024
 SarScale = Literal["auto", "linear", "db"]
@@ -73,7 +74,10 @@ def band_scaling(
     Raises:
         InputError: the band holds no valid pixel, or has no contrast at all.
     """
-    values = _decimated_valid(path, band, nodata)
+    try:
+        values = _decimated_valid(path, band, nodata)
+    except READ_ERRORS as error:
+        raise InputError(path, f"band {band} of the {role} cannot be read (damaged or truncated? {gdal_message(error)})") from None
     if values.size == 0:
         raise InputError(path, f"band {band} of the {role} holds no valid pixel (all nodata)")
     log = sar_scale == "linear" or (sar_scale == "auto" and values.min() >= 0)

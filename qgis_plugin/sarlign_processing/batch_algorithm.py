@@ -59,14 +59,8 @@ class BatchAlgorithm(SarlignAlgorithm):
         out_dir = self.parameterAsFileOutput(parameters, self.OUT_DIR, context)
         summary = Path(out_dir) / SUMMARY_NAME
         started = time.time()
-        arguments = [
-            "batch",
-            self.parameterAsFile(parameters, self.PAIRS, context),
-            "--out-dir",
-            out_dir,
-            *self.matcherArguments(parameters, context),
-        ]
-        run = run_sarlign(arguments, feedback, "pairs")
+        arguments = ["batch", f"--out-dir={out_dir}", *self.matcherArguments(parameters, context)]
+        run = run_sarlign(arguments, [self.parameterAsFile(parameters, self.PAIRS, context)], feedback, "pairs")
         if run.returncode:
             raise _batch_failure(run, summary, started)
         return {self.SUMMARY: str(summary), self.OUT_DIR: out_dir}

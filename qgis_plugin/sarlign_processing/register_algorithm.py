@@ -90,19 +90,16 @@ class RegisterAlgorithm(SarlignAlgorithm):
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         arguments = [
             "register",
-            self._rasterFile(parameters, self.REFERENCE, context),
-            self._rasterFile(parameters, self.SAR, context),
-            "--output",
-            output,
+            f"--output={output}",
             "--overwrite",  # Processing has already asked before replacing a chosen destination
-            "--max-shift",
-            str(self.parameterAsInt(parameters, self.MAX_SHIFT, context)),
+            f"--max-shift={self.parameterAsInt(parameters, self.MAX_SHIFT, context)}",
             *self.matcherArguments(parameters, context),
         ]
         for flag, parameter in (("--resample", self.RESAMPLE), ("--quicklook", self.QUICKLOOK)):
             if self.parameterAsBoolean(parameters, parameter, context):
                 arguments.append(flag)
-        run = run_sarlign(arguments, feedback, "tiles")
+        inputs = [self._rasterFile(parameters, self.REFERENCE, context), self._rasterFile(parameters, self.SAR, context)]
+        run = run_sarlign(arguments, inputs, feedback, "tiles")
         if run.returncode:
             raise run.failure()
         report = Path(output).with_suffix(".json")  # sarlign's NAME.json beside NAME.tif

@@ -75,8 +75,11 @@ class Run:
         return QgsProcessingException(f"sarlign {self.command}: {meaning} (exit status {self.returncode}): {detail}")
 
 
-def run_sarlign(arguments: list[str], feedback: QgsProcessingFeedback, progress_label: str) -> Run:
-    """Run ``sarlign ARGUMENTS --progress-lines`` to the end and say how it ended.
+def run_sarlign(arguments: list[str], paths: list[str], feedback: QgsProcessingFeedback, progress_label: str) -> Run:
+    """Run ``sarlign ARGUMENTS --progress-lines -- PATHS`` to the end and say how it ended.
+
+    ``ARGUMENTS`` is the subcommand and its options (values joined as ``--option=value``); the input
+    paths come after ``--``, so a path that begins with ``-`` is never taken for an option.
 
     ``PROGRESS <progress_label> d/t`` lines set the progress to d/t; other progress lines are dropped.
     ``error:`` lines (and what follows them) are reported as errors, other lines logged as information.
@@ -85,7 +88,7 @@ def run_sarlign(arguments: list[str], feedback: QgsProcessingFeedback, progress_
     Raises:
         QgsProcessingException: sarlign was not found, could not start, or the run was cancelled.
     """
-    command = [find_executable(), *arguments, "--progress-lines"]
+    command = [find_executable(), *arguments, "--progress-lines", "--", *paths]
     feedback.pushCommandInfo(" ".join(shlex.quote(part) for part in command))
     environment = {k: v for k, v in os.environ.items() if k not in QGIS_PYTHON_VARIABLES}
     try:

@@ -13,8 +13,9 @@ import pytest
 from affine import Affine
 from distributed import Client, LocalCluster
 
+from sarlign.pipeline.outputs import OutputPaths
 from sarlign.pipeline.plan import RegisterOptions
-from sarlign.pipeline.register import OutputPaths, register_pair
+from sarlign.pipeline.register import register_pair
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_101_{}.tif"
 SHIFT = (12, -7)  # applied to the SAR geotransform, reference pixels (x, y)

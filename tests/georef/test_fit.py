@@ -1,5 +1,6 @@
 """The global fit: quality gates, the correction, and the SAR's new geotransform (same or other CRS)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from shapely.geometry import box
 
+from sarlign.coords import map_points
 from sarlign.errors import FitRefusedError
 from sarlign.georef.fit import FitGates, TiePoints, fit_global, new_sar_transform, residual_vectors_px
 from sarlign.georef.robust import apply
@@ -193,3 +195,34 @@ def test_fit_global_with_sar_in_other_crs():
     assert _sar_pixel_error(fit.new_transform, true) < 0.05
     # The pixel model itself maps seen positions to true ones.
     np.testing.assert_allclose(apply(fit.model, sar_grid_xy), reference_xy, atol=0.05)
+
+
+def _warped_ties(angle_deg=0.0, scale=1.0, shift=(0.0, 0.0), n=100):
+    """Tie points of a SAR whose content is turned by ``angle_deg`` and scaled about (500, 500), then shifted."""
+    about_centre = Affine.translation(500, 500) @ Affine.rotation(angle_deg) @ Affine.scale(scale) @ Affine.translation(-500, -500)
+    reference_xy = _spread_points(n)
+    return _ties(reference_xy, map_points(Affine.translation(*shift) @ about_centre, reference_xy))
+
+
+@pytest.mark.parametrize(
+    ("ties", "gate"),
+    [(lambda: _warped_ties(angle_deg=1.5), "--max-rotation"), (lambda: _warped_ties(scale=1.03), "--max-scale-change")],
+)
+def test_a_rotation_or_scale_no_north_up_product_has_is_refused(ties, gate):
+    with pytest.raises(FitRefusedError, match=gate) as info:
+        _fit(ties(), "affine", FitGates())
+    assert "--transform translation" in str(info.value)
+    assert info.value.diagnosis["refusals"] and info.value.diagnosis["gates"]["max_rotation_deg"] == 1.0
+
+
+def test_a_small_rotation_and_scale_pass_and_wider_gates_let_larger_ones_through():
+    assert _fit(_warped_ties(angle_deg=0.3, scale=1.005), "affine", FitGates())
+    assert _fit(_warped_ties(angle_deg=1.5, scale=1.025), "affine", FitGates(max_rotation_deg=2, max_scale_change=0.03))
+
+
+def test_a_correction_beyond_the_searched_shift_is_refused_with_a_larger_one_suggested():
+    gates = dataclasses.replace(GATES, max_shift_px=10)
+    assert _fit(_shifted_ties(8.0, -7.0), "translation", gates)
+    with pytest.raises(FitRefusedError, match="beyond the --max-shift 10 px searched") as info:
+        _fit(_shifted_ties(12.0, -7.0), "translation", gates)
+    assert "--max-shift 30" in str(info.value)  # twice the 12 px found, rounded up to tens

@@ -1,11 +1,16 @@
 """The CFOG coarse-to-fine matcher on synthetic patterns (the real-pair test of every matcher is in test_registry)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import rasterio
 import torch
 
 from sarlign.models import registry
 from sarlign.models.cfog import CfogMatcher
+
+SAMPLE_SAR = Path(__file__).resolve().parents[2] / "data" / "sample" / "s1_offset.tif"
 
 
 def _texture(h, w, seed=0):
@@ -108,3 +113,24 @@ def test_thinning_gives_the_densest_grid_within_the_searches(searches, expected)
     assert thinning == expected
     stride = thinning.get("stride", matcher.stride)
     assert matcher.templates_per_tile(512, stride) <= max(searches, 16)
+
+
+def test_a_shift_beyond_the_search_gives_no_tie_points_and_says_so():
+    """Content displaced 60 px with a margin for 40: the coarse peak sits on the edge of what the margin
+    lets the search reach, so the tile gives no tie point and is flagged, not half-found."""
+    matcher = CfogMatcher()
+    margin = matcher.margin(40)
+    with rasterio.open(SAMPLE_SAR) as src:  # real SAR: its structure correlates over tens of pixels
+        image = torch.from_numpy(src.read(1).astype(np.float32) / 255.0)
+    reference, sar = _cut(image, 200, 200, 256, margin, 60, -20)
+    found = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    assert len(found) == 0 and found.search_limited
+    reference, sar = _cut(image, 200, 200, 256, margin, 30, -20)
+    within = matcher.match(reference, _valid(reference), sar, _valid(sar))
+    assert len(within) > 0 and not within.search_limited
+
+
+def test_templates_shrink_to_small_inputs():
+    """A 120 px overlap holds no two 128 px templates: half its side, on a grid a quarter of that."""
+    assert CfogMatcher().sized_for(120) == {"template": 60, "stride": 15}
+    assert CfogMatcher().sized_for(256) == {}

@@ -213,7 +213,7 @@ def test_existing_output_without_overwrite_exits_2(tmp_path, small_reference, wr
 
 
 def test_unmatchable_pair_is_refused_with_exit_3(tmp_path, write_raster, small_reference):
-    """Unrelated noise cannot give a trustworthy fit: exit 3 and no output at all."""
+    """Unrelated noise cannot give a trustworthy fit: exit 3, no result, only the refusal's diagnosis."""
     noise = (np.random.default_rng(5).random((256, 256)) * 200 + 20).astype(np.uint8)
     sar = write_raster(tmp_path / "noise.tif", noise, crs="EPSG:32633", transform=REF_TRANSFORM)
     out_dir = tmp_path / "out"
@@ -221,7 +221,10 @@ def test_unmatchable_pair_is_refused_with_exit_3(tmp_path, write_raster, small_r
     result = _register(small_reference, sar, "-o", out_dir / "registered.tif", "--quiet")
     assert result.exit_code == 3, result.output
     assert "error" in result.output
-    assert list(out_dir.iterdir()) == []
+    assert [p.name for p in out_dir.iterdir()] == ["registered.failed.json"]
+    diagnosis = json.loads((out_dir / "registered.failed.json").read_text())
+    assert diagnosis["status"] == "refused" and diagnosis["exit_code"] == 3 and diagnosis["refusals"]
+    assert "geotransform" not in diagnosis
 
 
 def test_output_onto_an_input_exits_2(tmp_path, small_reference, write_raster):

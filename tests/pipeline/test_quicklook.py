@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from sarlign.georef.fit import residual_vectors_px
 from sarlign.pipeline import quicklook, register
 from sarlign.pipeline.cli import app
-from sarlign.pipeline.register import OutputPaths
+from sarlign.pipeline.outputs import OutputPaths
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid
 from sarlign.tiling.scaling import band_scaling
 from sarlign.tiling.scene import open_raster

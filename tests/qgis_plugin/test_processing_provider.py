@@ -102,11 +102,11 @@ def qgis_env(tmp_path_factory, qgis_process, plugin_zip) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def qgis(qgis_process, qgis_env):
-    """``qgis(*arguments, env=None)``: run qgis_process (in ``qgis_env`` unless ``env`` is given)."""
+    """``qgis(*arguments, env=None, cwd=None)``: run qgis_process (in ``qgis_env`` unless ``env`` is given)."""
 
-    def run(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(*arguments: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [qgis_process, *arguments], env=env or qgis_env, capture_output=True, text=True, timeout=TIMEOUT_S
+            [qgis_process, *arguments], env=env or qgis_env, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=cwd
         )
 
     return run
@@ -298,6 +298,17 @@ def test_sar_that_does_not_overlap_fails_with_sarlign_message(qgis, volkov, shif
     said = result.stdout + result.stderr
     assert "bad input (exit status 2)" in said and f"{far}: does not overlap the reference" in said, said
     assert not output.exists()
+
+
+def test_a_path_beginning_with_a_dash_reaches_sarlign_as_a_path(qgis, volkov, shifted_copy):
+    """The plugin passes input paths after ``--``: "-far.tif" is a file, not an option."""
+    shifted_copy(volkov["sar"], volkov["work"] / "-far.tif", lambda t: Affine.translation(500_000, 0) @ t)
+    output = volkov["work"] / "dash" / "registered.tif"
+    parameters = _register_parameters({**volkov, "sar": Path("-far.tif")}, output)
+    result = qgis("run", "sarlign:register", "--", *parameters, cwd=volkov["work"])
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "does not overlap the reference" in said and "-far.tif" in said, said
+    assert "No such option" not in said
 
 
 def _without_sarlign_on_path(env: dict[str, str]) -> dict[str, str]:
