@@ -193,7 +193,7 @@ def register(
     resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
     quicklook: bool = QUICKLOOK,
     scheduler: Optional[str] = SCHEDULER,
-    workers: Optional[int] = WORKERS,
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core; without this option, jobs of at most 16 tiles run on threads in the sarlign process instead, which start at once)."),
     device: str = DEVICE,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = QUIET,
@@ -238,15 +238,15 @@ def _register(
 ) -> dict:
     """Check and plan the job (fail fast, before any cluster starts), then run it; returns the report.
 
-    A job of few tiles runs on threads in this process instead of starting worker processes (the same
-    tasks, so the same results; see :mod:`sarlign.pipeline.cluster`).
+    Unless ``--workers`` asks for worker processes, a job of few tiles runs on threads in this process
+    instead of starting them (the same tasks, so the same results; see :mod:`sarlign.pipeline.cluster`).
     """
     from sarlign.pipeline.register import prepare, run
 
     if workers is not None and workers < 1:
         raise OptionError("--workers", f"must be at least 1, got {workers}")
     job = prepare(reference, sar, output, options, overwrite)
-    in_process = scheduler is None and len(job.plan.recipes) <= IN_PROCESS_MAX_TILES
+    in_process = scheduler is None and workers is None and len(job.plan.recipes) <= IN_PROCESS_MAX_TILES
     started = Started()
     with dask_client(scheduler, workers, in_process=in_process, started=started) as client, _progress(
         "tiles", quiet, progress_lines

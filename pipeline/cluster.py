@@ -25,8 +25,9 @@ from distributed import Client, LocalCluster
 # frees and reallocates the same few large buffers tile after tile, so glibc's own adaptive behaviour
 # is the right one; peak memory per worker stays far below its limit (BENCHMARKS.md).
 WORKER_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-# Jobs of at most this many tiles run on threads in this process (about 16 s of matching at most on one
-# core at full density, against 3–10 s to start worker processes; BENCHMARKS.md, "Start-up").
+# Jobs of at most this many tiles run on threads in this process: at full density about 20 s of matching
+# on one core at most, where starting worker processes (each importing torch and GDAL) costs several
+# seconds before the first tile (BENCHMARKS.md, "Start-up").
 IN_PROCESS_MAX_TILES = 16
 
 

@@ -1,5 +1,6 @@
 """All-or-nothing outputs: temporary names beside the finals, renamed together or all deleted."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,22 @@ def test_two_stagings_do_not_share_temporaries(tmp_path):
     with staged(final) as a, staged(final) as b:
         assert a[0] != b[0]
         assert isinstance(a[0], Path)
+
+
+def test_leftovers_of_dead_processes_are_removed_and_those_of_live_ones_kept(tmp_path):
+    import subprocess
+
+    from sarlign.georef.staging import remove_stale_temporaries
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = [tmp_path / f".out.{dead.pid}-0badc0de.partial.tif", tmp_path / f".sarlign-overviews-{dead.pid}-x1"]
+    stale[0].write_text("half")
+    stale[1].mkdir()
+    live = tmp_path / f".out.{os.getpid()}-00c0ffee.partial.tif"
+    live.write_text("being written")
+    unrelated = [tmp_path / ".hidden", tmp_path / "out.tif", tmp_path / ".out.partial.tif"]
+    for path in unrelated:
+        path.write_text("keep")
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted(stale)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in [live, *unrelated])
