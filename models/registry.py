@@ -38,4 +38,4 @@ def build(name: str, **options: object) -> Matcher:
 
 def _load_builtin() -> None:
     # Importing the modules runs their @register decorators.
-    from sarlign.models import cfog, learned_dense, learned_keypoint  # noqa: F401
+    from sarlign.models import cfog, learned_cfog, learned_dense, learned_keypoint  # noqa: F401
