@@ -38,7 +38,7 @@ def test_descriptors_are_cfogs_at_initialisation(real_tiles, sar_head):
 
 def test_trained_heads_change_the_optical_side_and_only_gain_the_sar_side(real_tiles):
     optical, sar = real_tiles
-    net = _perturbed(ResidualCfogNet(width=8))
+    net = _perturbed(ResidualCfogNet(width=8, sar_head="gain"))
     cfog_optical, cfog_sar = CfogMatcher().describe(optical, sar)
     with torch.no_grad():
         out_optical, out_sar = net(optical, "optical"), net(sar, "sar")
