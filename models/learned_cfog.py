@@ -8,9 +8,9 @@ Descriptor of an image x of modality m (optical or SAR), with c(x) the (B, K, H,
              d(x) = c(x)                         plain CFOG                            (``sar_head="none"``)
 
 a, b and g come from 1 × 1 heads whose weights and biases start at zero, so at initialisation every
-descriptor is bit-for-bit CFOG's and the matcher starts at CFOG's operating point. The SAR side is kept
-to a spatial gain (it can only say *where* structure is trustworthy, not change *which* orientation
-dominates): a freer SAR residual shifted matches by a pixel on a second SAR sensor (issue 14).
+descriptor is bit-for-bit CFOG's and the matcher starts at CFOG's operating point. The SAR side is at
+most a spatial gain (it can only say *where* structure is trustworthy, not change *which* orientation
+dominates): a free SAR residual shifted matches by a pixel on a second SAR sensor (issue 14).
 
 The heads read features of a small network run at half resolution (the corrections are smooth; the
 sharpness comes from CFOG itself): the structural prior of :func:`sarlign.models.blocks.structural_prior`
