@@ -73,4 +73,4 @@ def check_settings(name: str, options: dict[str, object]) -> None:
 
 def _load_builtin() -> None:
     # Importing the modules runs their @register decorators.
-    from sarlign.models import cfog, learned_dense, learned_keypoint  # noqa: F401
+    from sarlign.models import cfog, learned_cfog, learned_dense, learned_keypoint  # noqa: F401

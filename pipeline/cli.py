@@ -475,7 +475,7 @@ def train_align(
         err.print(f"{len(ok)} of {len(document['pairs'])} pairs aligned; written to {output}")
 
 
-TRAINABLE = {"dense": "learned-dense", "keypoint": "learned-keypoint", "verifier": "patch-verifier"}
+TRAINABLE = {"learned-cfog": "learned-cfog", "dense": "learned-dense", "keypoint": "learned-keypoint", "verifier": "patch-verifier"}
 
 
 def _train_command(objective: str) -> Callable[..., None]:

@@ -7,6 +7,7 @@ sees at training time what it sees when registering. Coordinates are pixel (x, y
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -68,6 +69,19 @@ class Augmentation:
     optical_gamma: float = 0.3  # gamma drawn from [1 - g, 1 + g]
     sar_noise: float = 0.05  # std of additive noise on the dB-scaled SAR (speckle is additive in dB)
     sar_blur: float = 0.0  # Gaussian blur of the SAR with σ drawn from [0, sar_blur] px: resampling by GDAL or a VRT
+    sar_noise_max: float = 0.0  # > sar_noise: the noise std is drawn per crop from [sar_noise, sar_noise_max] (speckle levels)
+    sar_scaling: float = 0.0  # probability that the SAR is seen as amplitude or linear power instead of dB
+    resolution: float = 1.0  # > 1: both crops rescaled by a factor drawn log-uniformly in [1/resolution, resolution]
+    shift_px: float = 0.0  # SAR views translated by a sub-pixel amount drawn uniformly in ±shift_px per axis
+
+    def geometric(self) -> Augmentation:
+        """The same geometry without the radiometric changes (for validation crops)."""
+        return dataclasses.replace(self, optical_gamma=0.0, sar_noise=0.0, sar_blur=0.0, sar_noise_max=0.0, sar_scaling=0.0)
+
+
+# Exponents k of the unit SAR u ↦ (e^{ku} − 1) / (e^{k} − 1): the 2–98 % dB range of a Sentinel-1 scene
+# (about 25 dB) seen as amplitude (k = ln 10 · 25 / 20) or linear power (k = ln 10 · 25 / 10).
+SAR_SCALING_EXPONENTS = (math.log(10) * 25 / 20, math.log(10) * 25 / 10)
 
 
 def _invert(affine: np.ndarray) -> np.ndarray:
@@ -92,6 +106,92 @@ def _sample(image: torch.Tensor, affine: np.ndarray, size: int) -> torch.Tensor:
     return F.grid_sample(image[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
 
 
+def _sample_antialiased(image: torch.Tensor, affine: np.ndarray, size: int, scale: float) -> torch.Tensor:
+    """:func:`_sample` of a crop that shrinks the image by ``scale`` (> 1): the window it reads is blurred
+    first (σ = √(scale² − 1) / 2 px) so the crop is not aliased, as a resampled lower-resolution image is not."""
+    if scale <= 1:
+        return _sample(image, affine, size)
+    sigma = math.sqrt(scale**2 - 1) / 2
+    corners = affine[:, :2] @ np.array([[0, size, 0, size], [0, 0, size, size]]) + affine[:, 2:]
+    pad = math.ceil(3 * sigma) + 2
+    h, w = image.shape[-2:]
+    x0, y0 = max(0, int(corners[0].min()) - pad), max(0, int(corners[1].min()) - pad)
+    x1, y1 = min(w, int(corners[0].max()) + pad), min(h, int(corners[1].max()) + pad)
+    window = gaussian(image[None, :, y0:y1, x0:x1], sigma)[0]
+    return _sample(window, _compose(np.array([[1.0, 0, -x0], [0, 1.0, -y0]]), affine), size)
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """Where a crop pair comes from: its pair, crop → optical pixel affine and the rotation/scale about the
+    crop centre (2, 3) mapping an optical crop pixel to the SAR crop pixel, before any view's translation."""
+
+    pair: TrainingPair
+    crop_to_optical: np.ndarray
+    optical_to_sar_crop: np.ndarray
+    scale: float
+
+
+def _draw_geometry(pairs: list[TrainingPair], size: int, rng: np.random.Generator, augmentation: Augmentation) -> CropGeometry:
+    pair = pairs[rng.integers(len(pairs))]
+    h, w = pair.optical.shape[-2:]
+    zoom = math.exp(rng.uniform(-math.log(augmentation.resolution), math.log(augmentation.resolution))) if augmentation.resolution > 1 else 1.0
+    extent = math.ceil(size * zoom)  # source pixels under the crop
+    border = size  # room for the warp around the crop
+    x0, y0 = rng.integers(border // 2, w - extent - border // 2), rng.integers(border // 2, h - extent - border // 2)
+    angle = math.radians(rng.uniform(-augmentation.rotation_deg, augmentation.rotation_deg))
+    scale = 1 + rng.uniform(-augmentation.scale, augmentation.scale)
+    c = size / 2
+    cos, sin = scale * math.cos(angle), scale * math.sin(angle)
+    # W: SAR crop pixel → optical crop pixel, a rotation and scale about the crop centre.
+    warp = np.array([[cos, -sin, c - cos * c + sin * c], [sin, cos, c - sin * c - cos * c]])
+    return CropGeometry(pair, np.array([[zoom, 0, x0], [0, zoom, y0]]), _invert(warp), zoom)
+
+
+def _optical_crop(geometry: CropGeometry, size: int) -> torch.Tensor:
+    """(1, S, S) optical crop: a plain slice at the native resolution, resampled otherwise."""
+    if geometry.scale == 1:
+        x0, y0 = int(geometry.crop_to_optical[0, 2]), int(geometry.crop_to_optical[1, 2])
+        return geometry.pair.optical[:, y0 : y0 + size, x0 : x0 + size]
+    return _sample_antialiased(geometry.pair.optical, geometry.crop_to_optical, size, geometry.scale)
+
+
+def _sar_crop(geometry: CropGeometry, optical_to_sar_crop: np.ndarray, size: int) -> torch.Tensor:
+    """(1, S, S) SAR crop whose pixel M(p) shows what optical crop pixel p shows (M = ``optical_to_sar_crop``)."""
+    pair = geometry.pair
+    sar_crop_to_sar = _compose(_invert(pair.sar_to_optical), _compose(geometry.crop_to_optical, _invert(optical_to_sar_crop)))
+    return _sample_antialiased(pair.sar, sar_crop_to_sar, size, geometry.scale)
+
+
+def _optical_radiometry(optical: torch.Tensor, rng: np.random.Generator, augmentation: Augmentation) -> torch.Tensor:
+    """Random gamma per crop of (B, 1, S, S)."""
+    if augmentation.optical_gamma <= 0:
+        return optical
+    g = augmentation.optical_gamma
+    gamma = torch.from_numpy(rng.uniform(1 - g, 1 + g, (len(optical), 1, 1, 1))).float()
+    return optical.clamp_min(1e-4) ** gamma
+
+
+def _sar_radiometry(sar: torch.Tensor, rng: np.random.Generator, augmentation: Augmentation) -> torch.Tensor:
+    """Per crop of (B, 1, S, S): dB / amplitude / power scaling, resampling blur, additive dB noise."""
+    n = len(sar)
+    if augmentation.sar_scaling > 0:
+        k = np.where(rng.uniform(size=n) < augmentation.sar_scaling, rng.choice(SAR_SCALING_EXPONENTS, n), 0.0)
+        k_t = torch.from_numpy(k).float().view(-1, 1, 1, 1)
+        power = torch.expm1(k_t * sar) / torch.expm1(k_t).clamp_min(1e-6)
+        sar = torch.where(k_t > 0, power, sar)
+    if augmentation.sar_blur > 0:
+        sigmas = rng.uniform(0, augmentation.sar_blur, n)
+        sar = torch.cat([gaussian(s[None], float(sigma)) if sigma > 0.2 else s[None] for s, sigma in zip(sar, sigmas)])
+    if augmentation.sar_noise > 0:
+        std = augmentation.sar_noise
+        if augmentation.sar_noise_max > std:
+            std = rng.uniform(std, augmentation.sar_noise_max, (n, 1, 1, 1))
+        noise = torch.from_numpy(rng.normal(0, 1, sar.shape) * std).float()
+        sar = (sar + noise).clamp(0, 1)
+    return sar
+
+
 def sample_batch(
     pairs: list[TrainingPair], batch: int, size: int, rng: np.random.Generator, augmentation: Augmentation
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -101,35 +201,34 @@ def sample_batch(
         optical (B, 1, S, S), sar (B, 1, S, S), and warps (B, 2, 3): optical crop pixel p corresponds to
         SAR crop pixel warps[b] @ [p, 1].
     """
-    optical, sar, warps = [], [], []
-    for _ in range(batch):
-        pair = pairs[rng.integers(len(pairs))]
-        h, w = pair.optical.shape[-2:]
-        border = size  # room for the warp around the crop
-        x0, y0 = rng.integers(border // 2, w - size - border // 2), rng.integers(border // 2, h - size - border // 2)
-        angle = math.radians(rng.uniform(-augmentation.rotation_deg, augmentation.rotation_deg))
-        scale = 1 + rng.uniform(-augmentation.scale, augmentation.scale)
-        c = size / 2
-        cos, sin = scale * math.cos(angle), scale * math.sin(angle)
-        # W: SAR crop pixel → optical crop pixel, a rotation and scale about the crop centre.
-        warp = np.array([[cos, -sin, c - cos * c + sin * c], [sin, cos, c - sin * c - cos * c]])
-        crop_to_optical = np.array([[1.0, 0, x0], [0, 1.0, y0]])
-        sar_crop_to_sar = _compose(_invert(pair.sar_to_optical), _compose(crop_to_optical, warp))
-        optical.append(pair.optical[:, y0 : y0 + size, x0 : x0 + size])
-        sar.append(_sample(pair.sar, sar_crop_to_sar, size))
-        warps.append(_invert(warp))
-    optical_t = torch.stack(optical)
-    sar_t = torch.stack(sar)
-    if augmentation.optical_gamma > 0:
-        gamma = torch.from_numpy(rng.uniform(1 - augmentation.optical_gamma, 1 + augmentation.optical_gamma, (batch, 1, 1, 1))).float()
-        optical_t = optical_t.clamp_min(1e-4) ** gamma
-    if augmentation.sar_blur > 0:
-        sigmas = rng.uniform(0, augmentation.sar_blur, batch)
-        sar_t = torch.cat([gaussian(s[None], float(sigma)) if sigma > 0.2 else s[None] for s, sigma in zip(sar_t, sigmas)])
-    if augmentation.sar_noise > 0:
-        noise = torch.from_numpy(rng.normal(0, augmentation.sar_noise, sar_t.shape)).float()
-        sar_t = (sar_t + noise).clamp(0, 1)
-    return optical_t, sar_t, torch.from_numpy(np.stack(warps)).float()
+    geometries = [_draw_geometry(pairs, size, rng, augmentation) for _ in range(batch)]
+    optical = torch.stack([_optical_crop(g, size) for g in geometries])
+    sar = torch.stack([_sar_crop(g, g.optical_to_sar_crop, size) for g in geometries])
+    warps = torch.from_numpy(np.stack([g.optical_to_sar_crop for g in geometries])).float()
+    return _optical_radiometry(optical, rng, augmentation), _sar_radiometry(sar, rng, augmentation), warps
+
+
+def sample_views(
+    pairs: list[TrainingPair], batch: int, size: int, rng: np.random.Generator, augmentation: Augmentation, views: int = 2
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random optical crops, each with ``views`` SAR crops of the same place translated by different known
+    sub-pixel amounts (±``augmentation.shift_px`` per axis) on one shared rotation and scale.
+
+    Returns:
+        optical (B, 1, S, S); sar (B, V, S, S); shifts (B, V, 2): the SAR content of the optical crop's
+        centre is at the SAR crop's centre + shifts[b, v] (x, y) px — up to the pair's own alignment
+        error, which is the same for every view of a crop, so the differences between views are exact.
+    """
+    geometries = [_draw_geometry(pairs, size, rng, augmentation) for _ in range(batch)]
+    shifts = rng.uniform(-augmentation.shift_px, augmentation.shift_px, (batch, views, 2))
+    sar = []
+    for g, crop_shifts in zip(geometries, shifts):
+        for shift in crop_shifts:
+            moved = g.optical_to_sar_crop + np.array([[0, 0, shift[0]], [0, 0, shift[1]]])
+            sar.append(_sar_crop(g, moved, size))
+    optical = _optical_radiometry(torch.stack([_optical_crop(g, size) for g in geometries]), rng, augmentation)
+    sar_t = _sar_radiometry(torch.stack(sar), rng, augmentation).view(batch, views, size, size)
+    return optical, sar_t, torch.from_numpy(shifts).float()
 
 
 SHIFT_MIN, SHIFT_MAX = 6, 16  # px: the shifted negatives a verifier must reject

@@ -16,11 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sarlign.models.dense_matching import DenseTemplateMatcher
+from sarlign.models.learned_cfog import ResidualCfogNet
 from sarlign.models.learned_dense import DescriptorNet
 from sarlign.models.learned_keypoint import KeypointNet
 from sarlign.models.patch_verifier import PatchVerifierNet
-from sarlign.training.data import Augmentation, TrainingPair, draw_patch_pairs, sample_batch
+from sarlign.models.template_matching import ncc_surfaces
+from sarlign.training.data import Augmentation, TrainingPair, draw_patch_pairs, sample_batch, sample_views
 from sarlign.training.losses import infonce, local_window_loss, random_points, sample_descriptors, warp_points
+from sarlign.training.surface_losses import peak_error, relative_peak_error, surface_cross_entropy
 from sarlign.training.verifier_metrics import patch_fpr95
 
 Batch = tuple[torch.Tensor, ...]
@@ -126,6 +130,32 @@ def _verifier_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], gener
     return loss, {"positive": positive.mean(), "hardest_other": others.mean(), "shifted": (a - c).norm(dim=1).mean()}
 
 
+def _centre(maps: torch.Tensor, size: int) -> torch.Tensor:
+    """The central size × size window of (N, C, S, S) maps (S − size even)."""
+    start = (maps.shape[-1] - size) // 2
+    return maps[..., start : start + size, start : start + size]
+
+
+def _surface_loss(net: nn.Module, batch: Batch, settings: dict[str, Any], generator: torch.Generator | None) -> tuple[torch.Tensor, Figures]:
+    """The template engine's loop (:mod:`sarlign.training.surface_losses`): the central ``template``² of the
+    optical descriptors searched ±``radius`` px in each SAR view's descriptors, as the matcher does; the
+    true displacement of view v is its known shift. Cross-entropy on the surface, the sub-pixel peak
+    against the (pair-aligned) label, and the label-free difference between the two views' peaks."""
+    optical, sar, shifts = batch
+    weights = settings["loss"]
+    t, r = int(weights["template"]), int(weights["radius"])
+    b, views, s, _ = sar.shape
+    templates = _centre(net(optical, "optical"), t).repeat_interleave(views, dim=0)
+    regions = _centre(net(sar.reshape(b * views, 1, s, s), "sar"), t + 2 * r)
+    surfaces = ncc_surfaces(templates, regions)
+    truth = shifts.reshape(b * views, 2)
+    cross_entropy = surface_cross_entropy(surfaces, truth, settings["temperature"], weights["sigma"])
+    peak, hit = peak_error(surfaces, truth)
+    relative, relative_px = relative_peak_error(surfaces, shifts)
+    loss = weights["cross_entropy"] * cross_entropy + weights["peak"] * peak + weights["relative"] * relative
+    return loss, {"cross_entropy": cross_entropy, "hit": hit, "relative_px": relative_px}
+
+
 def _crops(pairs: list[TrainingPair], batch: int, crop: int, rng: np.random.Generator, augmentation: Augmentation) -> Batch:
     return sample_batch(pairs, batch, crop, rng, augmentation)
 
@@ -140,4 +170,13 @@ OBJECTIVES = {
         {"exclusion_px": 6.0, "local": 1.0, "radius": 8, "tolerance_px": 1.0, "kappa": 0.5, "reliability": 1.0, "repeatability": 1.0, "patch": 16},
     ),
     "patch-verifier": Objective("patch-verifier", PatchVerifierNet, draw_patch_pairs, _verifier_loss, {}, patch_fpr95),
+    "learned-cfog": Objective(
+        "learned-cfog",
+        ResidualCfogNet,
+        sample_views,
+        _surface_loss,
+        # Template size and search radius are the matcher's, so training sees the surfaces inference sees.
+        {"template": DenseTemplateMatcher.template, "radius": DenseTemplateMatcher.search, "sigma": 0.75,
+         "cross_entropy": 1.0, "peak": 1.0, "relative": 1.0},
+    ),
 }

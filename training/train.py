@@ -75,7 +75,7 @@ def validate(net: nn.Module, pairs: list[TrainingPair], config: TrainConfig, bat
     net.eval()
     with torch.no_grad():
         for _ in range(batches):
-            batch = task.draw(pairs, config.batch, config.crop, rng, Augmentation(optical_gamma=0, sar_noise=0))
+            batch = task.draw(pairs, config.batch, config.crop, rng, Augmentation(**config.augmentation).geometric())
             loss, figures = task.loss(net, batch, settings, generator)
             for name, value in {"loss": loss, **figures}.items():
                 totals.setdefault(f"val_{name}", []).append(value.item())

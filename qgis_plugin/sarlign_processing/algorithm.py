@@ -13,7 +13,7 @@ from qgis.core import (
 )
 
 # `sarlign matchers` and `sarlign register --help` (--transform); the first of each is sarlign's default.
-MATCHERS = ("cfog", "learned-dense", "learned-keypoint")
+MATCHERS = ("cfog", "learned-cfog", "learned-dense", "learned-keypoint")
 TRANSFORMS = ("affine", "translation")
 # The last paragraph of every algorithm's help.
 EXECUTABLE_HELP = (

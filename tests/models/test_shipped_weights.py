@@ -2,11 +2,13 @@
 
 import pytest
 
-from sarlign.models import learned_dense, learned_keypoint, patch_verifier
+from sarlign.models import learned_cfog, learned_dense, learned_keypoint, patch_verifier
+from sarlign.models.checkpoints import load_weights
 from sarlign.training.data import load_training_pairs
 from sarlign.training.train import TrainConfig, validate
 
 SHIPPED = {
+    "learned-cfog": (learned_cfog.DEFAULT_WEIGHTS, lambda path: load_weights(path, learned_cfog.ResidualCfogNet)),
     "learned-dense": (learned_dense.DEFAULT_WEIGHTS, learned_dense.load_descriptor_net),
     "learned-keypoint": (learned_keypoint.DEFAULT_WEIGHTS, learned_keypoint.load_keypoint_net),
     "patch-verifier": (patch_verifier.DEFAULT_WEIGHTS, patch_verifier.load_verifier_net),

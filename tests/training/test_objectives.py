@@ -13,12 +13,17 @@ SMALL_MODELS = {
     "learned-dense": {"width": 8, "dim": 8},
     "learned-keypoint": {"width": 8, "dim": 8},
     "patch-verifier": {"width": 8, "dim": 16},
+    "learned-cfog": {"width": 8},
 }
+# The template engine's objective needs crops that hold a template and its search region; a smaller
+# template than the matcher's keeps the test fast.
+CROPS = {"learned-cfog": 96}
+LOSS = {"learned-cfog": {"template": 48, "radius": 8}}
 
 
-def _pair():
+def _pair(size=260):
     rng = np.random.default_rng(3)
-    image = torch.from_numpy(gaussian_filter(rng.random((260, 260)), 2).astype(np.float32))[None]
+    image = torch.from_numpy(gaussian_filter(rng.random((size, size)), 2).astype(np.float32))[None]
     image = (image - image.min()) / (image.max() - image.min())
     return TrainingPair("x", image, 1 - image, np.array([[1.0, 0, 0], [0, 1.0, 0]]))  # SAR: reversed contrast
 
@@ -28,8 +33,10 @@ def test_gradient_steps_lower_the_loss_on_a_tiny_batch(name):
     objective = OBJECTIVES[name]
     torch.manual_seed(0)
     net = objective.build(**SMALL_MODELS[name])
-    batch = objective.draw([_pair()], 8, 64, np.random.default_rng(0), Augmentation(0, 0, 0, 0))
-    settings = {"points": 64, "temperature": 0.1, "loss": objective.defaults}
+    crop = CROPS.get(name, 64)
+    augmentation = Augmentation(0, 0, 0, 0, shift_px=5.0)  # the shift is used only by the template engine's objective
+    batch = objective.draw([_pair(4 * crop)], 8, crop, np.random.default_rng(0), augmentation)
+    settings = {"points": 64, "temperature": 0.1, "loss": {**objective.defaults, **LOSS.get(name, {})}}
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
 
     def loss_value():
