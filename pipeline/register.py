@@ -31,7 +31,6 @@ from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.outputs import OutputPaths, check_outputs, clear_leftovers, remove_unwanted
 from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_options, plan_pair
-from sarlign.pipeline.quicklook import write_quicklooks
 from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
 from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile, tile_status
@@ -104,6 +103,9 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
             ref = plan.reference
             write_resampled_cog(temp["raster"], ref.crs, ref.transform, ref.width, ref.height, temp["resampled"], values)
         if options.quicklook:
+            # Imported here: matplotlib costs a third of a second, and only --quicklook runs need it.
+            from sarlign.pipeline.quicklook import write_quicklooks
+
             write_quicklooks(outcome, temp["raster"], temp["checkerboard"], temp["residual_map"])
         _write_geopackage(outcome, temp["tie_points"])
         ref, sar = plan.reference, plan.sar
