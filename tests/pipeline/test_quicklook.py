@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter
 from typer.testing import CliRunner
 
 from sarlign.georef.fit import residual_vectors_px
-from sarlign.pipeline import quicklook, register
+from sarlign.pipeline import quicklook
 from sarlign.pipeline.cli import app
 from sarlign.pipeline.outputs import OutputPaths
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid
@@ -33,10 +33,11 @@ README_IMAGE_BYTES = 400_000  # the demo's quicklooks are shown in the README
 def registered(tmp_path_factory):
     """(outcome drawn, output paths) of the demo's offset pair registered with ``--quicklook``."""
     drawn = []
+    draw = quicklook.write_quicklooks
 
     def keep_outcome(outcome, *paths):
         drawn.append(outcome)
-        quicklook.write_quicklooks(outcome, *paths)
+        draw(outcome, *paths)
 
     output = tmp_path_factory.mktemp("quicklook") / "s1_offset_coreg.tif"
     inputs = [str(SAMPLE / "s2_reference.tif"), str(SAMPLE / "s1_offset.tif")]
@@ -44,7 +45,7 @@ def registered(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
-        patch.setattr(register, "write_quicklooks", keep_outcome)
+        patch.setattr(quicklook, "write_quicklooks", keep_outcome)  # register imports it when it draws
         result = CliRunner().invoke(app, [*arguments, "--scheduler", cluster.scheduler_address])
     assert result.exit_code == 0, result.output
     (outcome,) = drawn
