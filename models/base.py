@@ -86,8 +86,15 @@ class Matcher(Protocol):
         """
         ...
 
-    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
-        """Match several tile pairs at once (batched on the device where the matcher can), in order."""
+    def match_many(
+        self, tiles: Sequence[TileTensors], covered: Sequence[tuple[int, int]] | None = None
+    ) -> list[Correspondences]:
+        """Match several tile pairs at once (batched on the device where the matcher can), in order.
+
+        ``covered`` gives, per tile, the (columns, rows) px at its left and top that the tiles before it
+        search too (:class:`sarlign.tiling.grid.Tile`): a matcher that searches windows on a grid skips the
+        windows lying wholly inside them; one that detects features anywhere may match the whole tile.
+        """
         ...
 
     def margin(self, max_shift: int) -> int:

@@ -109,10 +109,14 @@ class DenseTemplateMatcher:
         return self.match_many([(reference, reference_valid, sar, sar_valid)])[0]
 
     @torch.no_grad()
-    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
+    def match_many(
+        self, tiles: Sequence[TileTensors], covered: Sequence[tuple[int, int]] | None = None
+    ) -> list[Correspondences]:
         """See :meth:`sarlign.models.base.Matcher.match_many`: tiles of one shape share one
-        :meth:`describe` call, a batch of (B, 1, H, W)."""
+        :meth:`describe` call, a batch of (B, 1, H, W); templates wholly inside a tile's ``covered`` strips
+        are not searched (the coarse shift still uses the whole tile)."""
         device = torch.device(self.device)
+        covered = covered or [(0, 0)] * len(tiles)
         found = [Correspondences.none()] * len(tiles)
         groups: dict[tuple, list[int]] = {}
         for i, (reference, _, sar, _) in enumerate(tiles):
@@ -130,7 +134,7 @@ class DenseTemplateMatcher:
                 if on_edge:
                     found[i] = Correspondences.none(search_limited=True)
                 else:
-                    found[i] = self._fine_matches(ref_desc, ref_valid, sar_desc, sar_valid, m, dx0, dy0)
+                    found[i] = self._fine_matches(ref_desc, ref_valid, sar_desc, sar_valid, m, (dx0, dy0), covered[i])
         return found
 
     def _fine_matches(
@@ -140,16 +144,21 @@ class DenseTemplateMatcher:
         sar_desc: torch.Tensor,
         sar_valid: torch.Tensor,
         m: int,
-        dx0: int,
-        dy0: int,
+        coarse: tuple[int, int],
+        covered: tuple[int, int],
     ) -> Correspondences:
-        """Template grid searched ±``search`` px around (dx0, dy0); returns the accepted tie points."""
+        """Template grid searched ±``search`` px around the ``coarse`` shift (dx0, dy0), less the templates
+        wholly inside the ``covered`` (columns, rows) strips; returns the accepted tie points."""
         h, w = ref_desc.shape[-2:]
         t, r = min(self.template, h, w), self.search
+        dx0, dy0 = coarse
         tops = window_starts(h, t, self.stride)
         lefts = window_starts(w, t, self.stride)
         yy, xx = np.meshgrid(tops, lefts, indexing="ij")
-        yy, xx = yy.ravel(), xx.ravel()
+        searched = (xx + t > covered[0]) & (yy + t > covered[1])
+        yy, xx = yy[searched], xx[searched]
+        if len(yy) == 0:
+            return Correspondences.none()
         templates = torch.stack([ref_desc[:, y : y + t, x : x + t] for y, x in zip(yy, xx)])
         # Region origin in SAR-tile pixels: the template's place (+m for the margin) moved by the coarse shift, less r.
         oy, ox = yy + m + dy0 - r, xx + m + dx0 - r

@@ -145,8 +145,11 @@ class LearnedKeypointMatcher:
         :meth:`sarlign.models.base.Matcher.sized_for`."""
         return {"template": max(16, side // 2)} if side < 2 * self.template else {}
 
-    def match_many(self, tiles: Sequence[TileTensors]) -> list[Correspondences]:
-        """One tile at a time: keypoint counts differ from tile to tile, so there is no common batch."""
+    def match_many(
+        self, tiles: Sequence[TileTensors], covered: Sequence[tuple[int, int]] | None = None
+    ) -> list[Correspondences]:
+        """One tile at a time: keypoint counts differ from tile to tile, so there is no common batch. The
+        whole tile is matched: which keypoints a neighbour detects in a shared strip depends on its extent."""
         return [self.match(*tile) for tile in tiles]
 
     def margin(self, max_shift: int) -> int:

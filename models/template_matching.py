@@ -29,6 +29,12 @@ def _window_sums(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     )
 
 
+# Templates per FFT batch on the CPU. The spectra of a few templates (4 × 9 channels × 150 × 76 complex
+# values: 3 MB) stay in the cache, and the whole is 2–3× faster than one batch of a tile's hundreds of
+# templates, whose spectra (hundreds of MB) stream through memory several times. GPUs take one batch.
+CPU_TEMPLATES_PER_BATCH = 4
+
+
 def ncc_surfaces(templates: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
     """NCC of each template with its own search region at every displacement.
 
@@ -38,6 +44,16 @@ def ncc_surfaces(templates: torch.Tensor, regions: torch.Tensor) -> torch.Tensor
     Returns:
         (N, 2r + 1, 2r + 1) NCC; entry [n, r + dy, r + dx] scores displacement (dx, dy) in pixels.
     """
+    if templates.device.type != "cpu" or len(templates) <= CPU_TEMPLATES_PER_BATCH:
+        return _ncc_surfaces_batch(templates, regions)
+    return torch.cat([
+        _ncc_surfaces_batch(templates[i : i + CPU_TEMPLATES_PER_BATCH], regions[i : i + CPU_TEMPLATES_PER_BATCH])
+        for i in range(0, len(templates), CPU_TEMPLATES_PER_BATCH)
+    ])
+
+
+def _ncc_surfaces_batch(templates: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
+    """:func:`ncc_surfaces` of one batch."""
     _, c, th, tw = templates.shape
     ph, pw = regions.shape[-2:]
     count = c * th * tw

@@ -21,6 +21,7 @@ from sarlign.tiling.scene import RasterInfo, check_bands, open_raster, overlap_i
 from sarlign.tiling.screening import ScreeningThresholds
 
 MIN_TILE_COVERAGE = 0.05  # tiles with less of their area inside the overlap are not read at all
+FULL_COVERAGE = 0.999  # a tile with this much of its area inside the overlap lies wholly in it
 # The largest --max-shift: Sentinel-1/2 misregistrations are tens of metres, a few hundred at worst; each
 # tile's SAR read grows by twice the shift on each side (a 512² tile reads 1536² at 500 px).
 MAX_SHIFT_LIMIT = 500
@@ -163,17 +164,28 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
     margin = matcher.margin(options.max_shift)
     area = overlap_window(overlap, ref_info.transform, ref_info.width, ref_info.height)
     tiles = tile_grid(area, options.tile_size, options.tile_overlap)
+    coverage = {(t.row, t.col): _coverage(t.polygon(ref_info.transform), overlap) for t in tiles}
     recipes, outside = [], []
     for tile in tiles:
-        polygon = tile.polygon(ref_info.transform)
-        if polygon.intersection(overlap).area < MIN_TILE_COVERAGE * polygon.area:
+        if coverage[tile.row, tile.col] < MIN_TILE_COVERAGE:
             outside.append(tile)
             continue
-        recipes.append(TileRecipe(tile.tile_id, tile.window, reference_source, sar_source, grid, margin))
+        # A strip shared with the tile before is left to that tile only where it lies wholly in the overlap
+        # (near the overlap's edge the neighbour may be left out or screened, and the strip would be lost).
+        covered = (
+            tile.covered[0] if coverage.get((tile.row, tile.col - 1), 0.0) >= FULL_COVERAGE else 0,
+            tile.covered[1] if coverage.get((tile.row - 1, tile.col), 0.0) >= FULL_COVERAGE else 0,
+        )
+        recipes.append(TileRecipe(tile.tile_id, tile.window, reference_source, sar_source, grid, margin, covered))
     if not recipes:
         raise InputError(sar_info.path, "its overlap with the reference is too small to hold a tile")
     matcher_options = scene_matcher_options(matcher, options, len(recipes), min(int(area.width), int(area.height)))
     return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, matcher_options)
+
+
+def _coverage(tile: Polygon, overlap: Polygon) -> float:
+    """The fraction of a tile's area inside the overlap (both in the reference CRS)."""
+    return tile.intersection(overlap).area / tile.area
 
 
 def scene_matcher_options(

@@ -87,7 +87,8 @@ def match_read_tiles(
         tuple(torch.from_numpy(a) for a in (p.reference, p.reference_valid, p.sar, p.sar_valid))
         for p in (reads[i].pair for i in accepted)
     ]
-    found = _matcher(matcher, matcher_options, device, torch_threads).match_many(tensors) if accepted else []
+    covered = [recipes[i].covered for i in accepted]
+    found = _matcher(matcher, matcher_options, device, torch_threads).match_many(tensors, covered) if accepted else []
     matches = [Correspondences.none()] * len(reads)
     rejected = [0] * len(reads)
     for i, tile, correspondences in zip(accepted, tensors, found):

@@ -19,11 +19,15 @@ from sarlign.errors import InputError
 
 @dataclass(frozen=True)
 class Tile:
-    """One cell of the grid: its (row, col) index and its window on the reference grid."""
+    """One cell of the grid: its (row, col) index, its window on the reference grid, and how far (px) its
+    left columns and top rows lie inside the tile before it in its row and in its column (the part a
+    neighbour searches already; (0, 0) for the first tile, wider than the grid's overlap where the last
+    row or column is snapped to the far edge)."""
 
     row: int
     col: int
     window: Window
+    covered: tuple[int, int] = (0, 0)  # (columns, rows)
 
     @property
     def tile_id(self) -> str:
@@ -62,10 +66,17 @@ def tile_grid(area: Window, size: int = 512, overlap: int = 0) -> list[Tile]:
     col_off, row_off = int(area.col_off), int(area.row_off)
     width, height = int(area.width), int(area.height)
     step = size - overlap
+    tile_width, tile_height = min(size, width), min(size, height)
     rows = [row_off + s for s in window_starts(height, size, step)]
     cols = [col_off + s for s in window_starts(width, size, step)]
     return [
-        Tile(r, c, Window(x, y, min(size, width), min(size, height)))
+        Tile(r, c, Window(x, y, tile_width, tile_height), (_inside_previous(cols, c, tile_width),
+                                                           _inside_previous(rows, r, tile_height)))
         for r, y in enumerate(rows)
         for c, x in enumerate(cols)
     ]
+
+
+def _inside_previous(starts: list[int], index: int, size: int) -> int:
+    """Pixels at the start of window ``index`` (of ``size`` px, at ``starts``) that the one before covers."""
+    return max(0, starts[index - 1] + size - starts[index]) if index > 0 else 0

@@ -48,7 +48,9 @@ class TileRecipe:
     """One tile pair: the reference window and the SAR window around it, both on the reference grid.
 
     The SAR is read through a warped view onto ``grid`` with ``margin`` extra pixels on each side, so a
-    feature of the reference tile can be found in the SAR up to ``margin`` pixels away.
+    feature of the reference tile can be found in the SAR up to ``margin`` pixels away. ``covered``: the
+    tile's left columns and top rows (px) that the tiles before it in its row and column hold too (see
+    :class:`sarlign.tiling.grid.Tile`).
     """
 
     tile_id: str
@@ -57,3 +59,4 @@ class TileRecipe:
     sar: RasterSource
     grid: ReferenceGrid
     margin: int
+    covered: tuple[int, int] = (0, 0)

@@ -72,6 +72,24 @@ def test_invalid_reference_half_gives_no_tie_points_there():
     assert (c.reference_xy[:, 0] > 128).all()
 
 
+def test_templates_inside_a_covered_strip_are_left_to_the_neighbour():
+    """With 170 columns and 140 rows covered, exactly the templates wholly inside those strips are gone;
+    every other tie point is the one the whole tile gives (same templates, same coarse shift)."""
+    matcher = CfogMatcher()
+    m = matcher.margin(20)
+    reference, sar = _cut(_texture(400, 400, 3), 60, 60, 256, m, 5, -4)
+    tile = (reference, _valid(reference), sar, _valid(sar))
+    whole, left_out = matcher.match_many([tile, tile], [(0, 0), (170, 140)])
+    half = matcher.template / 2
+    outside_strips = (whole.reference_xy[:, 0] + half > 170) & (whole.reference_xy[:, 1] + half > 140)
+    assert 0 < outside_strips.sum() < len(whole)
+    np.testing.assert_array_equal(left_out.reference_xy, whole.reference_xy[outside_strips])
+    # The same searches, batched differently for the FFTs: equal to float32 rounding.
+    np.testing.assert_allclose(left_out.sar_xy, whole.sar_xy[outside_strips], atol=1e-4)
+    (nothing,) = matcher.match_many([tile], [(256, 0)])
+    assert len(nothing) == 0 and not nothing.search_limited
+
+
 def test_correspondences_shifted_and_concatenated():
     matcher = CfogMatcher()
     m = matcher.margin(10)

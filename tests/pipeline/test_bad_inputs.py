@@ -350,7 +350,9 @@ def test_ctrl_c_stops_quietly_with_exit_130_and_writes_nothing(demo_pair, out_di
     which runs on worker processes.)"""
     command = [str(Path(sys.executable).parent / "sarlign"), "register", *map(str, demo_pair), "-o",
                str(out_dir / "x.tif"), "--tile-size", "64", "--progress-lines"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT as a terminal leaves it (a test run started in the background ignores it, and so would sarlign).
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in process.stderr:
         lines.append(line)

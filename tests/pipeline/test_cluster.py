@@ -36,7 +36,12 @@ def test_worker_processes_ignore_ctrl_c():
     """A terminal's Ctrl-C reaches every process of its group; the workers leave it to the client."""
     import signal
 
-    with dask_client(workers=1) as client:
-        handlers = client.run(lambda: signal.getsignal(signal.SIGINT))
-    assert set(handlers.values()) == {signal.SIG_IGN}
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process's is back
+    # As in a terminal (a test run started in the background ignores SIGINT from the start).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with dask_client(workers=1) as client:
+            handlers = client.run(lambda: signal.getsignal(signal.SIGINT))
+        assert set(handlers.values()) == {signal.SIG_IGN}
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process's is back
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -35,6 +35,14 @@ def test_plan_covers_the_overlap_with_tiles(pair):
     assert recipe.grid.transform == REF_TRANSFORM
 
 
+def test_strips_a_neighbour_holds_are_left_to_it_only_inside_the_overlap(pair):
+    """Tiles of 256 on the 300 × 400 overlap: the snapped second column (at 44) lies 212 px inside the
+    first, the snapped second row (at 144) 112 px inside the first."""
+    plan = plan_pair(*pair, RegisterOptions(tile_size=256, max_shift=20))
+    covered = {r.tile_id: r.covered for r in plan.recipes}
+    assert covered == {"r000c000": (0, 0), "r000c001": (212, 0), "r001c000": (0, 112), "r001c001": (212, 112)}
+
+
 def test_plan_honours_band_choice_and_nodata_override(pair):
     plan = plan_pair(*pair, RegisterOptions(reference_bands=(2,), sar_nodata=0.0, sar_scale="db"))
     assert plan.recipes[0].reference.bands == (2,)
@@ -65,6 +73,16 @@ def test_tiles_mostly_outside_a_diamond_overlap_are_not_read(tmp_path, write_ras
     assert len(plan.tiles) == 16
     assert sorted(t.tile_id for t in plan.outside) == ["r000c000", "r000c003", "r003c000", "r003c003"]
     assert len(plan.recipes) == 12
+
+
+def test_a_strip_next_to_the_overlaps_edge_is_searched_by_both_tiles(tmp_path, write_raster):
+    """On the diamond overlap no tile lies wholly inside it, so no strip is left to a neighbour."""
+    ref = write_raster(tmp_path / "ref.tif", np.random.default_rng(1).integers(1, 255, (512, 512), dtype=np.uint8),
+                       transform=REF_TRANSFORM)
+    sar = _rotated_sar(tmp_path, write_raster, "diamond.tif", 256, 256, (256, 0))
+    plan = plan_pair(str(ref), sar, RegisterOptions(tile_size=200))
+    assert {t.covered for t in plan.tiles if t.col == 2 and t.row == 2} == {(88, 88)}
+    assert {r.covered for r in plan.recipes} == {(0, 0)}
 
 
 def test_overlap_too_thin_for_any_tile_raises(tmp_path, write_raster):

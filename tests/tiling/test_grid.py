@@ -52,6 +52,19 @@ def test_last_tile_snapped_to_far_edge():
     assert rows == [20, 20 + 300 - 256]
 
 
+def test_each_tile_knows_the_strips_its_previous_neighbours_hold():
+    """``covered``: the overlap with the tile before in the row (columns) and in the column (rows) — the
+    grid's overlap, or more for the snapped last row and column; nothing for the first ones."""
+    tiles = tile_grid(Window(10, 20, 1000, 300), 256, 0)
+    by_col = {int(t.window.col_off): t.covered[0] for t in tiles}
+    by_row = {int(t.window.row_off): t.covered[1] for t in tiles}
+    assert by_col == {10: 0, 266: 0, 522: 0, 754: 522 + 256 - 754}
+    assert by_row == {20: 0, 64: 20 + 256 - 64}
+    overlapping = tile_grid(Window(0, 0, 1000, 1000), 200, 50)
+    assert sorted({t.covered[0] for t in overlapping}) == [0, 50, 150]
+    assert {t.covered for t in tile_grid(Window(0, 0, 1024, 1024), 512, 0)} == {(0, 0)}
+
+
 def test_overlap_between_neighbours_is_honoured():
     """Neighbouring tiles overlap by exactly ``overlap`` px except where the last one is snapped."""
     tiles = tile_grid(Window(0, 0, 1000, 1000), 200, 50)
