@@ -487,6 +487,7 @@ def _train_command(objective: str) -> Callable[..., None]:
         alignments: Optional[Path] = typer.Option(None, "--alignments", help="Refined alignments from `sarlign train align` (default: the stated alignment)."),
         run_dir: Path = typer.Option(Path(f"runs/{objective}"), "--run-dir", help="Checkpoints and log; a rerun resumes from here."),
         export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights here (with a .json metadata file)."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the run instead of the configuration's (runs of one setting with several seeds)."),
         device: str = DEVICE,
     ) -> None:
         from sarlign.pipeline.tasks import resolve_device
@@ -494,6 +495,8 @@ def _train_command(objective: str) -> Callable[..., None]:
         from sarlign.training.train import TrainConfig, export_weights, train
 
         settings = dataclasses.replace(TrainConfig.from_file(config), objective=objective)
+        if seed is not None:
+            settings = dataclasses.replace(settings, seed=seed)
         refined = json.loads(alignments.read_text()) if alignments else None
         train_pairs = load_training_pairs(data / "train" / "volkov_s1s2", refined)
         val_pairs = load_training_pairs(data / "pairs" / "volkov_s1s2")

@@ -5,6 +5,7 @@ alignment is off by about 3 px, so recovered shifts are checked to within 5 px.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyogrio
@@ -17,6 +18,8 @@ from typer.testing import CliRunner
 
 import sarlign
 from sarlign.pipeline.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_101_{}.tif"
 SHIFT = (12, -7)  # applied to the SAR geotransform, reference pixels (x, y)
@@ -248,3 +251,18 @@ def test_matchers_and_version():
     assert listed.exit_code == 0 and listed.stdout.startswith("cfog\t")
     version = runner.invoke(app, ["--version"])
     assert version.exit_code == 0 and version.stdout.strip() == f"sarlign {sarlign.__version__}"
+
+
+def test_train_seed_option_overrides_the_configurations_seed(sarlign, shared_data, tmp_path):
+    """`sarlign train learned-cfog --seed 3`: two steps on the real pairs, the exported weights' metadata
+    records seed 3 (the configuration says 0)."""
+    config = json.loads((REPO / "training" / "configs" / "learned_cfog.json").read_text())
+    config.update(steps=2, batch=1, validate_every=2)
+    config_file = tmp_path / "tiny.json"
+    config_file.write_text(json.dumps(config))
+    exported = tmp_path / "weights" / "tiny.pt"
+    ran = sarlign("train", "learned-cfog", shared_data, "--config", config_file, "--seed", 3,
+                  "--run-dir", tmp_path / "run", "--export", exported)
+    assert ran.code == 0, ran.err
+    metadata = json.loads(exported.with_suffix(".json").read_text())
+    assert metadata["config"]["seed"] == 3 and metadata["config"]["steps"] == 2
