@@ -1,6 +1,7 @@
 """Coarse-to-fine FFT template matching of dense descriptors: the engine shared by the dense matchers.
 
-A subclass supplies :meth:`DenseTemplateMatcher.describe` (image → dense descriptors); the engine does:
+A subclass supplies :meth:`DenseTemplateMatcher.describe` (image → dense descriptors), or, for a trained
+network, only the network (:class:`NetworkTemplateMatcher`); the engine does:
 
 1. Coarse: the whole reference tile's descriptors, pooled by ``coarse_factor``, are correlated with the
    pooled SAR descriptors over the full search range; this gives the tile's dominant shift to within a
@@ -12,15 +13,17 @@ A subclass supplies :meth:`DenseTemplateMatcher.describe` (image → dense descr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
+from torch import nn
 
 from sarlign.axis import window_starts
 from sarlign.models.base import Correspondences, TileTensors
+from sarlign.models.checkpoints import loaded_once
 from sarlign.models.structural import average_pool
 from sarlign.models.template_matching import find_peaks, ncc_surfaces
 
@@ -180,3 +183,21 @@ class DenseTemplateMatcher:
         return Correspondences(
             centres[keep], centres[keep] + shift[keep], peaks.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep]
         )
+
+
+@dataclass
+class NetworkTemplateMatcher(DenseTemplateMatcher):
+    """The engine with the descriptors of a trained network: ``NETWORK`` (a subclass's class attribute) is
+    built from the ``weights`` file, once per process, and called as ``net(image, modality)``, (B, 1, H, W)
+    in [0, 1] → (B, C, H, W), with modality "optical" for the reference and "sar" for the SAR."""
+
+    NETWORK: ClassVar[Callable[..., nn.Module]]
+    weights: str = ""  # each matcher's default is its shipped file
+
+    def network(self) -> nn.Module:
+        return loaded_once(self.weights, self.NETWORK, self.device)[0]
+
+    def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, H, W) images → (B, C, H, W) descriptors each."""
+        net = self.network()
+        return net(reference, "optical"), net(sar, "sar")

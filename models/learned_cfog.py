@@ -34,8 +34,8 @@ from torch import nn
 
 from sarlign.models.blocks import dilated_encoder, stem, structural_prior
 from sarlign.models.cfog import CfogMatcher
-from sarlign.models.checkpoints import WEIGHTS_DIR, loaded_once
-from sarlign.models.dense_matching import DenseTemplateMatcher
+from sarlign.models.checkpoints import WEIGHTS_DIR
+from sarlign.models.dense_matching import NetworkTemplateMatcher
 from sarlign.models.registry import register
 from sarlign.models.structural import cfog_descriptor
 
@@ -106,18 +106,11 @@ class ResidualCfogNet(nn.Module):
 
 @register("learned-cfog", "CFOG with a learned gain and residual on top, trained in the template engine's loop")
 @dataclass
-class LearnedCfogMatcher(DenseTemplateMatcher):
-    """:class:`ResidualCfogNet` descriptors with the ``cfog`` matcher's template settings (its peak-ratio test
-    included: the descriptors stay CFOG-like and so do their surfaces); ``weights`` defaults to the shipped
-    file, whose CFOG settings apply."""
+class LearnedCfogMatcher(NetworkTemplateMatcher):
+    """:class:`ResidualCfogNet` descriptors, (B, K, H, W), with the ``cfog`` matcher's template settings (its
+    peak-ratio test included: the descriptors stay CFOG-like and so do their surfaces); ``weights`` defaults
+    to the shipped file, whose CFOG settings apply."""
 
+    NETWORK = ResidualCfogNet
     weights: str = str(DEFAULT_WEIGHTS)
     name: str = "learned-cfog"
-
-    def network(self) -> ResidualCfogNet:
-        return loaded_once(self.weights, ResidualCfogNet, self.device)[0]
-
-    def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, H, W) images → (B, K, H, W) descriptors each."""
-        net = self.network()
-        return net(reference, "optical"), net(sar, "sar")

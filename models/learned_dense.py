@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from sarlign.models.blocks import dilated_encoder, modality_stems, structural_prior
-from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights, loaded_once
-from sarlign.models.dense_matching import DenseTemplateMatcher
+from sarlign.models.checkpoints import WEIGHTS_DIR, load_weights
+from sarlign.models.dense_matching import NetworkTemplateMatcher
 from sarlign.models.registry import register
 from sarlign.models.structural import unit_channels
 
@@ -51,20 +51,14 @@ def load_descriptor_net(path: Path = DEFAULT_WEIGHTS) -> tuple[DescriptorNet, di
 
 @register("learned-dense", "Learned dense structural descriptors (trained here) + FFT template matching")
 @dataclass
-class LearnedDenseMatcher(DenseTemplateMatcher):
-    """The learned descriptor with the template engine; ``weights`` defaults to the shipped file."""
+class LearnedDenseMatcher(NetworkTemplateMatcher):
+    """The learned descriptor, (B, dim, H, W), with the template engine; ``weights`` defaults to the shipped
+    file."""
 
+    NETWORK = DescriptorNet
     weights: str = str(DEFAULT_WEIGHTS)
     # The learned descriptors vary smoothly, so NCC surfaces are broad and a second peak a few pixels
     # away is nearly as high as the first: the ratio test would reject every template. Outliers are
     # left to the robust global fit instead.
     max_peak_ratio: float = 1.0
     name: str = "learned-dense"
-
-    def network(self) -> DescriptorNet:
-        return loaded_once(self.weights, DescriptorNet, self.device)[0]
-
-    def describe(self, reference: torch.Tensor, sar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, H, W) images → (B, dim, H, W) learned descriptors each."""
-        net = self.network()
-        return net(reference, "optical"), net(sar, "sar")

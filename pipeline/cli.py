@@ -202,8 +202,6 @@ def register(
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
     with _failures_to_exit_codes(as_json), _stop_on_sigterm():
-        if search_budget < 0:
-            raise OptionError("--search-budget", f"must be 0 (no thinning) or more, got {search_budget}")
         options = RegisterOptions(
             reference_bands=_parse_bands(reference_bands),
             sar_band=sar_band,
@@ -367,8 +365,6 @@ def batch(
         for flag, value in (("--workers", workers), ("--pairs-in-flight", pairs_in_flight)):
             if value is not None and value < 1:
                 raise OptionError(flag, f"must be at least 1, got {value}")
-        if search_budget < 0:
-            raise OptionError("--search-budget", f"must be 0 (no thinning) or more, got {search_budget}")
         options = RegisterOptions(
             matcher=matcher,
             matcher_options=_parse_matcher_options(matcher_option),

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sarlign.errors import InputError
-from sarlign.georef.staging import remove_stale_temporaries
 from sarlign.locations import is_local_file
 
 # Characters GDAL reads as syntax in a dataset name: with ';' or '!' in its path the GeoPackage driver
@@ -140,11 +139,6 @@ def check_writable(folder: Path) -> None:
         os.unlink(probe)
     except OSError as error:
         raise InputError(str(folder), f"the output folder cannot be written ({error.strerror or error})") from None
-
-
-def clear_leftovers(outputs: OutputPaths) -> None:
-    """Remove what killed runs left in the output folder (their temporary files and folders)."""
-    remove_stale_temporaries(outputs.folder)
 
 
 def remove_unwanted(outputs: OutputPaths, resample: bool, quicklook: bool) -> None:

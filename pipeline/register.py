@@ -24,12 +24,12 @@ from sarlign.georef.raster_out import (
     write_regeoreferenced_cog,
     write_resampled_cog,
 )
-from sarlign.georef.staging import staged
+from sarlign.georef.staging import remove_stale_temporaries, staged
 from sarlign.georef.styles import arrow_exaggeration, write_default_styles
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
 from sarlign.pipeline.outcome import Outcome
-from sarlign.pipeline.outputs import OutputPaths, check_outputs, clear_leftovers, remove_unwanted
+from sarlign.pipeline.outputs import OutputPaths, check_outputs, remove_unwanted
 from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_options, plan_pair
 from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
@@ -200,7 +200,7 @@ def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, ov
     outputs = OutputPaths.beside(Path(output))
     check_outputs(outputs, [reference, sar], overwrite)
     plan = plan_pair(reference, sar, options)
-    clear_leftovers(outputs)
+    remove_stale_temporaries(outputs.folder)  # what killed runs left in the output folder
     return Job(plan, options, outputs, time.perf_counter() - started)
 
 
@@ -287,8 +287,9 @@ def _write_diagnosis(refusal: FitRefusedError, job: Job, results: list[TileResul
     """``NAME.failed.json``: why the fit was refused, with the gates, the tie points and the tiles, so a
     refusal can be inspected; nothing in it can be taken for a result (no georeferencing)."""
     outcome_tiles = [
-        {"id": r.tile_id, "status": tile_status(r)[0], "reason": tile_status(r)[1], "tie_points": len(r.matches)}
+        {"id": r.tile_id, "status": status, "reason": reason, "tie_points": len(r.matches)}
         for r in results
+        for status, reason in [tile_status(r)]
     ]
     document: dict[str, Any] = {
         "format": "sarlign-refusal/1",
