@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import DatasetWriter
 from rasterio.windows import Window
 
 SarValues = Literal["db", "power", "amplitude"]
@@ -59,20 +61,22 @@ def overview_factors(width: int, height: int, blocksize: int = BLOCKSIZE) -> lis
     return factors
 
 
-def write_overview_levels(source: str, directory: Path, values: SarValues) -> list[Path]:
+def write_overview_levels(source: str, directory: Path, values: SarValues, nodata: float | None = None) -> list[Path]:
     """Write the overview levels of every band of ``source`` as GeoTIFFs in ``directory``; return their
-    paths, finest first (empty when the raster fits one tile).
+    paths, finest first (empty when the raster fits one tile). ``nodata`` is the no-data value where the
+    source declares none.
 
     The level files keep the source's dtype, nodata and band count; they are tiled, uncompressed and
     meant to be copied into a COG, not kept (they carry no georeferencing).
     """
     with rasterio.open(source) as src:
+        nodata = src.nodata if src.nodata is not None else nodata
         factors = overview_factors(src.width, src.height)
         if not factors:
             return []
         paths = [directory / f"overview_{factor}.tif" for factor in factors]
         profile = dict(
-            driver="GTiff", count=src.count, dtype=src.dtypes[0], nodata=src.nodata, tiled=True,
+            driver="GTiff", count=src.count, dtype=src.dtypes[0], nodata=nodata, tiled=True,
             blockxsize=BLOCKSIZE, blockysize=BLOCKSIZE, BIGTIFF="IF_SAFER",
         )
         with warnings.catch_warnings():
@@ -86,11 +90,66 @@ def write_overview_levels(source: str, directory: Path, values: SarValues) -> li
             for top in range(0, src.height, step):
                 window = Window(0, top, src.width, min(step, src.height - top))
                 for band in range(1, src.count + 1):
-                    _write_strip(src.read(band, window=window), src.nodata, values, levels, factors, top, band)
+                    _write_strip(src.read(band, window=window), nodata, values, levels, factors, top, band)
         finally:
             for level in levels:
                 level.close()
     return paths
+
+
+def write_linear_power(source: str, destination: Path, values: SarValues) -> None:
+    """A float32 GeoTIFF of each pixel's linear power (NaN where no data) from ``source``, whose values are
+    ``values``; same size, bands and georeferencing (geotransform or GCPs), written strip by strip."""
+    with rasterio.open(source) as src:
+        with strip_copy(src, destination, "float32", math.nan) as dst:
+            for window, band in strips(src):
+                strip = src.read(band, window=window)
+                valid = _valid(strip, src.nodata)
+                power = _linear(strip, valid, values).astype(np.float32)
+                power[~valid] = np.nan
+                dst.write(power, band, window=window)
+
+
+def write_stored_scale(source: str, destination: Path, values: SarValues, dtype: str, nodata: float | None) -> None:
+    """The inverse of :func:`write_linear_power`: linear power (float32, NaN where no data) back to
+    ``values``' scale in ``dtype``, no data as ``nodata``."""
+    with rasterio.open(source) as src:
+        with strip_copy(src, destination, dtype, nodata) as dst:
+            for window, band in strips(src):
+                power = src.read(band, window=window).astype(np.float64)
+                valid = ~np.isnan(power)
+                power[~valid] = 0.0
+                dst.write(_from_linear(power, valid.astype(np.int32), values, np.dtype(dtype), nodata), band, window=window)
+
+
+def strips(src: rasterio.DatasetReader, bands: tuple[int, ...] | None = None) -> Iterator[tuple[Window, int]]:
+    """(window, band) for every strip of ``STRIP_ROWS`` full rows of each of ``bands`` (default: all)."""
+    for top in range(0, src.height, STRIP_ROWS):
+        window = Window(0, top, src.width, min(STRIP_ROWS, src.height - top))
+        for band in bands or range(1, src.count + 1):
+            yield window, band
+
+
+def strip_copy(
+    src: rasterio.DatasetReader, destination: Path, dtype: str, nodata: float | None, count: int | None = None
+) -> DatasetWriter:
+    """An open tiled GeoTIFF like ``src`` (size, geotransform or GCPs, and unless ``count`` says otherwise
+    its bands and their descriptions) in ``dtype``, for strip-by-strip writing."""
+    profile = dict(
+        driver="GTiff", width=src.width, height=src.height, count=count or src.count, dtype=dtype, nodata=nodata,
+        tiled=True, blockxsize=BLOCKSIZE, blockysize=BLOCKSIZE, BIGTIFF="IF_SAFER",
+    )
+    gcps, gcps_crs = src.gcps
+    if not gcps:
+        profile.update(crs=src.crs, transform=src.transform)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        dst = rasterio.open(destination, "w", **profile)
+    if gcps:
+        dst.gcps = (gcps, gcps_crs)
+    if count is None:
+        dst.descriptions = src.descriptions
+    return dst
 
 
 def _write_strip(

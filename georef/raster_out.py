@@ -14,12 +14,16 @@ source's CRS) or ground control points with their CRS (``GcpGeoreference``). GDA
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
@@ -27,11 +31,21 @@ from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.dtypes import dtype_rev, typename_fwd
 from rasterio.enums import Resampling
-from rasterio.warp import reproject
+from rasterio.io import MemoryFile
+from rasterio.transform import array_bounds
+from rasterio.warp import aligned_target, calculate_default_transform, reproject
 
-from sarlign.georef.overviews import BLOCKSIZE, SarValues, write_overview_levels
+from sarlign.errors import OptionError
+from sarlign.georef.overviews import (
+    BLOCKSIZE,
+    SarValues,
+    write_linear_power,
+    write_overview_levels,
+    write_stored_scale,
+)
 from sarlign.georef.staging import temporary_folder_prefix
 from sarlign.locations import is_local_file
+from sarlign.tiling.gdal_errors import READ_ERRORS
 
 # NUM_THREADS: compression on every core; outputs are written after matching, when the cores are free.
 COG_OPTIONS = {
@@ -49,10 +63,14 @@ class GcpGeoreference:
 
 
 Georeference = Affine | GcpGeoreference
+CreationOptions = tuple[tuple[str, str], ...]  # the COG driver's creation options, (KEY, VALUE) pairs
 
 
-def regeoreferenced_vrt(source: str, georeference: Georeference, overviews: Sequence[Path] = ()) -> str:
-    """A VRT (XML text) of every band of ``source``, pixels unchanged, georeferenced by ``georeference``.
+def regeoreferenced_vrt(
+    source: str, georeference: Georeference, overviews: Sequence[Path] = (), nodata: float | None = None
+) -> str:
+    """A VRT (XML text) of every band of ``source``, pixels unchanged, georeferenced by ``georeference``;
+    ``nodata`` is declared for bands whose source declares none (a product's no-data DN).
 
     A geotransform is taken in the source's CRS; GCPs carry their own. ``overviews`` (level files of the
     same bands, finest first) are declared as each band's overviews.
@@ -71,8 +89,9 @@ def regeoreferenced_vrt(source: str, georeference: Georeference, overviews: Sequ
             ET.SubElement(root, "GeoTransform").text = ", ".join(_number(v) for v in georeference.to_gdal())
         for band in range(1, src.count + 1):
             node = ET.SubElement(root, "VRTRasterBand", dataType=typename_fwd[dtype_rev[src.dtypes[band - 1]]], band=str(band))
-            if src.nodatavals[band - 1] is not None:
-                ET.SubElement(node, "NoDataValue").text = repr(src.nodatavals[band - 1])
+            declared = src.nodatavals[band - 1] if src.nodatavals[band - 1] is not None else nodata
+            if declared is not None:
+                ET.SubElement(node, "NoDataValue").text = repr(declared)
             if src.descriptions[band - 1]:
                 ET.SubElement(node, "Description").text = src.descriptions[band - 1]
             simple = ET.SubElement(node, "SimpleSource")
@@ -94,41 +113,133 @@ def _source_band(parent: ET.Element, location: str, band: int) -> None:
     ET.SubElement(parent, "SourceBand").text = str(band)
 
 
-def write_regeoreferenced_cog(source: str, georeference: Georeference, destination: Path, values: SarValues) -> None:
+def write_regeoreferenced_cog(
+    source: str,
+    georeference: Georeference,
+    destination: Path,
+    values: SarValues,
+    creation_options: CreationOptions = (),
+    nodata: float | None = None,
+) -> None:
     """Write ``source`` as a COG georeferenced by ``georeference``: same pixels, bands, dtype, nodata and
-    descriptions, overviews averaged in linear power for ``values``.
+    descriptions, overviews averaged in linear power for ``values``; ``creation_options`` (the COG
+    driver's, KEY=VALUE pairs) on top of ``COG_OPTIONS``; ``nodata`` where the source declares none.
 
     The overview levels are written to a temporary folder beside ``destination`` (a third of the
     uncompressed raster at most), removed afterwards.
     """
     with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix("overviews"), dir=destination.parent) as workdir:
-        levels = write_overview_levels(source, Path(workdir), values)
-        vrt = regeoreferenced_vrt(source, georeference, levels)
+        levels = write_overview_levels(source, Path(workdir), values, nodata)
+        vrt = regeoreferenced_vrt(source, georeference, levels, nodata)
         # NONE without levels: a VRT would otherwise offer the source's own overviews, averaged who knows how.
         overviews = "FORCE_USE_EXISTING" if levels else "NONE"
-        rasterio.shutil.copy(vrt, destination, driver="COG", OVERVIEWS=overviews, **COG_OPTIONS)
+        rasterio.shutil.copy(vrt, destination, driver="COG", OVERVIEWS=overviews, **{**COG_OPTIONS, **dict(creation_options)})
+
+
+class _GdalWarnings(logging.Handler):
+    """Collects what GDAL warns of (rasterio passes GDAL's warnings to the ``rasterio._env`` logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(re.sub(r"^CPLE_\w+ in ", "", record.getMessage()))
+
+
+def check_creation_options(options: CreationOptions, dtype: str, count: int) -> None:
+    """Write a 16² COG of ``count`` bands of ``dtype`` (the output's) in memory with ``options``: GDAL
+    ignores a value it cannot use with only a warning, or writes a broken raster, which here refuses it.
+
+    Raises:
+        OptionError: names ``--co`` and GDAL's complaint.
+    """
+    caught, logger = _GdalWarnings(), logging.getLogger("rasterio._env")
+    logger.addHandler(caught)
+    try:
+        with MemoryFile() as memory, MemoryFile() as copied:
+            with memory.open(driver="GTiff", width=16, height=16, count=count, dtype=dtype, crs="EPSG:4326",
+                             transform=Affine(1, 0, 0, 0, -1, 16)) as probe:
+                probe.write(np.zeros((count, 16, 16), dtype))
+            rasterio.shutil.copy(memory.name, copied.name, driver="COG", **{**COG_OPTIONS, **dict(options)})
+    except READ_ERRORS as error:
+        caught.messages.append(str(error))
+    finally:
+        logger.removeHandler(caught)
+    if caught.messages:
+        raise OptionError("--co", caught.messages[0])
 
 
 def write_resampled_cog(
-    source: Path, crs: CRS, transform: Affine, width: int, height: int, destination: Path, values: SarValues
+    source: Path,
+    grid: OutputGrid,
+    destination: Path,
+    values: SarValues,
+    resampling: Resampling = Resampling.bilinear,
+    creation_options: CreationOptions = (),
 ) -> None:
-    """Warp ``source`` (bilinear) onto the grid (crs, transform, width, height) and write it as a COG with
-    overviews averaged in linear power for ``values``.
+    """Warp ``source`` onto ``grid`` with ``resampling`` and write it as a COG with overviews averaged in
+    linear power for ``values``.
 
     ``source`` may be georeferenced by a geotransform or by GCPs (GDAL's warper then uses their
-    polynomial). The warp streams, chunk by chunk, into a temporary GeoTIFF beside ``destination``.
+    polynomial). ``average`` averages linear power, as the overviews do: a dB or amplitude source is
+    converted to float32 power first and the average converted back to its scale and dtype (two more
+    streaming passes, and a float32 copy of the source on disk). The warp streams, chunk by chunk, into
+    temporary GeoTIFFs beside ``destination``.
     """
     with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix("warp"), dir=destination.parent) as workdir:
-        warped = Path(workdir) / "warped.tif"
+        work = Path(workdir)
         with rasterio.open(source) as src:
-            nodata = src.nodata if src.nodata is not None else 0
-            profile = dict(
-                driver="GTiff", width=width, height=height, count=src.count, dtype=src.dtypes[0], crs=crs,
-                transform=transform, nodata=nodata, tiled=True, blockxsize=BLOCKSIZE, blockysize=BLOCKSIZE,
-                BIGTIFF="IF_SAFER",
-            )
-            with rasterio.open(warped, "w", **profile) as dst:
-                dst.descriptions = src.descriptions
-                reproject(rasterio.band(src, src.indexes), rasterio.band(dst, dst.indexes), resampling=Resampling.bilinear,
-                          dst_nodata=nodata)
-        write_regeoreferenced_cog(str(warped), transform, destination, values)
+            dtype, nodata = src.dtypes[0], src.nodata if src.nodata is not None else 0
+        if resampling == Resampling.average and values != "power":
+            write_linear_power(str(source), work / "power.tif", values)
+            _warp(work / "power.tif", grid, work / "warped_power.tif", resampling, math.nan)
+            warped = work / "warped.tif"
+            write_stored_scale(str(work / "warped_power.tif"), warped, values, dtype, nodata)
+        else:
+            warped = _warp(source, grid, work / "warped.tif", resampling, nodata)
+        write_regeoreferenced_cog(str(warped), grid.transform, destination, values, creation_options)
+
+
+def _warp(source: Path, grid: OutputGrid, destination: Path, resampling: Resampling, nodata: float) -> Path:
+    """Every band of ``source`` warped onto ``grid`` into a tiled GeoTIFF of its dtype."""
+    with rasterio.open(source) as src:
+        profile = dict(
+            driver="GTiff", width=grid.width, height=grid.height, count=src.count, dtype=src.dtypes[0], crs=grid.crs,
+            transform=grid.transform, nodata=nodata, tiled=True, blockxsize=BLOCKSIZE, blockysize=BLOCKSIZE,
+            BIGTIFF="IF_SAFER",
+        )
+        with rasterio.open(destination, "w", **profile) as dst:
+            dst.descriptions = src.descriptions
+            reproject(rasterio.band(src, src.indexes), rasterio.band(dst, dst.indexes), resampling=resampling,
+                      src_nodata=src.nodata, dst_nodata=nodata)
+    return destination
+
+
+@dataclass(frozen=True)
+class OutputGrid:
+    """The grid a resampled output is written on: CRS, geotransform (pixel corners at integer
+    coordinates) and size in pixels."""
+
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+
+
+def resampling_grid(
+    reference: OutputGrid, crs: CRS | None = None, resolution: tuple[float, float] | None = None
+) -> OutputGrid:
+    """The reference grid, or the reference's extent in ``crs`` at ``resolution`` (x, y; units of the
+    CRS, the reference CRS when ``crs`` is None): GDAL's suggested warp grid for that extent, its edges
+    snapped to multiples of the resolution (target-aligned pixels, as ``gdalwarp -tap``)."""
+    if crs is None and resolution is None:
+        return reference
+    crs = crs or reference.crs
+    west, south, east, north = array_bounds(reference.height, reference.width, reference.transform)
+    transform, width, height = calculate_default_transform(
+        reference.crs, crs, reference.width, reference.height, west, south, east, north, resolution=resolution
+    )
+    if resolution is not None:
+        transform, width, height = aligned_target(transform, width, height, resolution)
+    return OutputGrid(crs, transform, width, height)

@@ -37,6 +37,7 @@ from sarlign.pipeline.outputs import (
 from sarlign.pipeline.plan import RegisterOptions, check_options
 from sarlign.pipeline.register import prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT, gcp_rows
+from sarlign.tiling.inputs import band_selectors
 from sarlign.tiling.scaling import SarScale
 
 REQUIRED_COLUMNS = ("reference", "sar")
@@ -51,10 +52,6 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _bands(text: str) -> tuple[int, ...]:
-    return tuple(int(band) for band in re.split(r"[,; ]+", text.strip()))
-
-
 def _matcher(text: str) -> str:
     return _choice(*registry.available())(text)  # the registry is read when a pairs file is, not at import
 
@@ -63,8 +60,8 @@ def _matcher(text: str) -> str:
 PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
     "matcher": _matcher,
     "transform": _choice(*get_args(ModelKind)),
-    "reference_bands": _bands,
-    "sar_band": int,
+    "reference_bands": band_selectors,
+    "sar_band": str.strip,
     "sar_scale": _choice(*get_args(SarScale)),
     "sar_nodata": float,
     "max_shift": int,

@@ -20,9 +20,11 @@ from rich.table import Table
 import sarlign
 from sarlign.errors import INTERRUPTED, OptionError, SarlignError
 from sarlign.georef.fit import FitGates
+from sarlign.locations import display_name
 from sarlign.models import registry
 from sarlign.pipeline.cluster import IN_PROCESS_MAX_TILES, Started, dask_client
 from sarlign.pipeline.plan import RegisterOptions, check_options
+from sarlign.tiling.inputs import band_selectors
 from sarlign.tiling.screening import ScreeningThresholds
 
 app = typer.Typer(
@@ -107,13 +109,33 @@ def _progress(label: str, quiet: bool, lines: bool = False) -> Iterator:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
-    if not text:
+def _parse_bands(text: Optional[str]) -> Optional[tuple[str, ...]]:
+    """``4,3,2`` or ``B04,B03,B02`` to band selectors (checked by ``check_options``)."""
+    return band_selectors(text) if text else None
+
+
+def _parse_resolution(text: Optional[str]) -> Optional[tuple[float, float]]:
+    """``10`` or ``10,20`` to (x, y)."""
+    if text is None:
         return None
     try:
-        return tuple(int(b) for b in text.split(","))
+        parts = [float(part) for part in text.split(",")]
     except ValueError:
-        raise OptionError("--reference-bands", f"expected band numbers like 1 or 4,3,2, got {text!r}") from None
+        raise OptionError("--target-resolution", f"expected X or X,Y, got {text!r}") from None
+    if len(parts) not in (1, 2):
+        raise OptionError("--target-resolution", f"expected X or X,Y, got {text!r}")
+    return (parts[0], parts[-1])
+
+
+def _parse_creation_options(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE strings to (KEY, VALUE) pairs, keys upper-case as GDAL spells them."""
+    parsed = []
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise OptionError("--co", f"expected KEY=VALUE, got {item!r}")
+        parsed.append((key.strip().upper(), value.strip()))
+    return tuple(parsed)
 
 
 def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
@@ -163,16 +185,19 @@ WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 QUICKLOOK = typer.Option(False, "--quicklook", help="Also write two PNG pictures beside the output: NAME_checkerboard.png (reference and SAR squares before and after, with a full-resolution zoom) and NAME_residuals.png (tie-point residual arrows over the scene).")
+MASK_CLOUDS = typer.Option(False, "--mask-clouds", help="Leave out the reference pixels a Sentinel-2 L2A product's scene classification (SCL) calls cloud, cloud shadow or cirrus.")
 PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress as plain lines 'PROGRESS tiles 3/40' on stderr instead of bars (for programs driving sarlign, e.g. the QGIS plugin).")
 
 
 @app.command()
 def register(
-    reference: str = typer.Argument(..., help="Reference optical raster (e.g. Sentinel-2 B08 GeoTIFF): any location GDAL opens (a file, /vsicurl/https://…, /vsizip/…, s3://…) with a CRS."),
-    sar: str = typer.Argument(..., help="Moving SAR raster (e.g. Sentinel-1 VV GeoTIFF), any location GDAL opens; may be in another CRS and pixel size."),
+    reference: str = typer.Argument(..., help="Reference optical raster: any location GDAL opens (a file, /vsicurl/https://…, /vsizip/…, s3://…) with a CRS, a Sentinel-2 L1C/L2A product (.SAFE folder, MTD xml or .zip, also at a URL) or a STAC Item (JSON file or URL)."),
+    sar: str = typer.Argument(..., help="Moving SAR raster: any location GDAL opens, a Sentinel-1 GRD product (.SAFE folder, manifest.safe or .zip) or a STAC Item; may be in another CRS and pixel size."),
     output: Path = typer.Option(..., "-o", "--output", help="Co-registered SAR (COG). The report (.json), tie points (.gpkg) and, with --resample, OUTPUT_resampled.tif go beside it."),
-    reference_bands: Optional[str] = typer.Option(None, "--reference-bands", help="Reference band(s), 1-based, comma-separated. Default: all bands, each scaled to its 2-98% range, averaged to grey."),
-    sar_band: int = typer.Option(1, "--sar-band", help="SAR band to match (1-based); every band is written to the output."),
+    reference_bands: Optional[str] = typer.Option(None, "--reference-bands", help="Reference band(s), comma-separated: numbers from 1, or names (Sentinel-2 B08 or B8, B04,B03,B02, nir; a band description). Default: B8 for a Sentinel-2 product, else all bands, each scaled to its 2-98% range, averaged to grey."),
+    sar_band: Optional[str] = typer.Option(None, "--sar-band", help="SAR band to match: a number from 1 or a name (VV, VH, a band description). Default: VV for a Sentinel-1 product, else band 1. Every band of the raster read is written to the output."),
+    mask_clouds: bool = MASK_CLOUDS,
+    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="sigma0, beta0 or gamma0: the written SAR holds the Sentinel-1 GRD product's DN calibrated with its LUT (float32 linear power) instead of the DN. Needs a GRD product (SAFE folder or zip) on this machine."),
     sar_scale: str = typer.Option("auto", "--sar-scale", help="SAR values: linear (power/amplitude, taken to dB), db, or auto (dB if any value is negative)."),
     sar_nodata: Optional[float] = typer.Option(None, "--sar-nodata", help="SAR nodata value, overriding the file's."),
     matcher: str = MATCHER,
@@ -190,7 +215,11 @@ def register(
     max_scale_change: float = typer.Option(FitGates.max_scale_change * 100, "--max-scale-change", help="Refuse a fit that changes the scale along either axis by more than this (percent)."),
     min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
     min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
-    resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid."),
+    resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid (or the grid --target-crs and --target-resolution give)."),
+    target_crs: Optional[str] = typer.Option(None, "--target-crs", help="With --resample: the resampled output's CRS (e.g. EPSG:32633), covering the reference's extent. Default: the reference's."),
+    target_resolution: Optional[str] = typer.Option(None, "--target-resolution", help="With --resample: its pixel size in the target CRS's units, X or X,Y; pixel edges on multiples of it. Default: the reference's grid."),
+    resampling: str = typer.Option("bilinear", "--resampling", help="With --resample: nearest, bilinear, cubic or average (average of linear power, as the overviews)."),
+    creation_option: list[str] = typer.Option([], "--co", help="COG creation option KEY=VALUE for the raster outputs (repeatable), e.g. COMPRESS=ZSTD; keys: COMPRESS, LEVEL, PREDICTOR, QUALITY, BLOCKSIZE, BIGTIFF, NUM_THREADS, MAX_Z_ERROR."),
     quicklook: bool = QUICKLOOK,
     scheduler: Optional[str] = SCHEDULER,
     workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core; without this option, jobs of at most 16 tiles run on threads in the sarlign process instead, which start at once)."),
@@ -205,6 +234,8 @@ def register(
         options = RegisterOptions(
             reference_bands=_parse_bands(reference_bands),
             sar_band=sar_band,
+            mask_clouds=mask_clouds,
+            calibrate=calibrate,
             sar_scale=sar_scale,  # type: ignore[arg-type]
             sar_nodata=sar_nodata,
             matcher=matcher,
@@ -220,6 +251,10 @@ def register(
                 inlier_threshold, min_inliers, max_rmse, max_rotation_deg=max_rotation, max_scale_change=max_scale_change / 100
             ),
             resample=resample,
+            target_crs=target_crs,
+            target_resolution=_parse_resolution(target_resolution),
+            resampling=resampling,
+            creation_options=_parse_creation_options(creation_option),
             quicklook=quicklook,
             device=device,
         )
@@ -339,6 +374,7 @@ def batch(
     matcher_option: list[str] = MATCHER_SETTINGS,
     transform: str = TRANSFORM,
     search_budget: int = SEARCH_BUDGET,
+    mask_clouds: bool = MASK_CLOUDS,
     pairs_in_flight: int = typer.Option(2, "--pairs-in-flight", help="Pairs registered at once on the cluster (bounds the client's memory)."),
     cluster: str = typer.Option("local", "--cluster", help="local (a LocalCluster, or --scheduler), slurm or pbs (dask-jobqueue, with --cluster-config)."),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML of dask-jobqueue settings plus `jobs` (see workflows/)."),
@@ -370,6 +406,7 @@ def batch(
             matcher_options=_parse_matcher_options(matcher_option),
             transform=transform,  # type: ignore[arg-type]
             search_budget=search_budget or None,
+            mask_clouds=mask_clouds,
             quicklook=quicklook,
             device=device,
         )
@@ -397,6 +434,39 @@ def batch(
         err.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def pairs(
+    references: str = typer.Argument(..., help="Folder of reference scenes (Sentinel-2 products, GeoTIFFs, STAC Item files) or a STAC ItemCollection (file or URL)."),
+    sars: str = typer.Argument(..., help="Folder of SAR scenes (Sentinel-1 products, GeoTIFFs, STAC Item files) or a STAC ItemCollection (file or URL)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The pairs CSV to write (reference, sar, name), as `sarlign batch` reads it."),
+    max_days: float = typer.Option(30.0, "--max-days", help="Pair only scenes acquired at most this many days apart (when both times are known)."),
+    min_overlap: float = typer.Option(0.1, "--min-overlap", help="Pair only a reference that covers at least this share (0-1) of the SAR footprint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing pairs file."),
+    quiet: bool = QUIET,
+) -> None:
+    """Pair each SAR scene with the reference covering most of it, closest in time: a pairs file for `batch`."""
+    from sarlign.pipeline.outputs import check_output_file
+    from sarlign.pipeline.pairing import pair, scenes, write_pairs_csv
+
+    with _failures_to_exit_codes():
+        if max_days < 0:
+            raise OptionError("--max-days", f"must be ≥ 0, got {max_days:g}")
+        if not 0 <= min_overlap <= 1:
+            raise OptionError("--min-overlap", f"must be 0 to 1, got {min_overlap:g}")
+        check_output_file(output, overwrite)
+        pairings = pair(scenes(references, "reference"), scenes(sars, "SAR"), max_days, min_overlap)
+        write_pairs_csv(pairings, output)
+    if not quiet:
+        table = Table(title=f"sarlign pairs: {sum(p.reference is not None for p in pairings)} of {len(pairings)} SAR scenes paired ({output})")
+        for column in ("SAR", "reference", "overlap", "days apart"):
+            table.add_column(column)
+        for p in pairings:
+            days = "" if p.days_apart is None else f"{p.days_apart:.1f}"
+            table.add_row(display_name(p.sar.location), display_name(p.reference.location) if p.reference else "— none —",
+                          f"{p.overlap:.0%}" if p.reference else "", days)
+        err.print(table)
 
 
 @app.command("eval")

@@ -107,15 +107,10 @@ def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool) -> N
     Raises:
         InputError: names the path and the problem.
     """
-    folder = outputs.folder
-    if not folder.is_dir():
-        problem = "is not a folder" if folder.exists() else "the output folder does not exist"
-        raise InputError(str(folder), problem)
+    _check_folder(outputs.folder)
     resolved_inputs = {Path(p).resolve() for p in inputs if is_local_file(p)}
     for path in outputs.every().values():
-        check_name(path)
-        if path.is_dir():
-            raise InputError(str(path), "is a folder; an output file would go there (choose another output name)")
+        _check_file_name(path)
     for name, target in outputs.every().items():
         if target.resolve() in resolved_inputs:
             raise InputError(str(target), "the output would overwrite an input")
@@ -123,7 +118,32 @@ def check_outputs(outputs: OutputPaths, inputs: list[str], overwrite: bool) -> N
         # is no result and is always replaced).
         if target.exists() and not overwrite and name != "failure":
             raise InputError(str(target), "exists already (pass --overwrite to replace it)")
-    check_writable(folder)
+    check_writable(outputs.folder)
+
+
+def check_output_file(path: Path, overwrite: bool) -> None:
+    """As :func:`check_outputs`, for a command that writes one file.
+
+    Raises:
+        InputError: names the path and the problem.
+    """
+    _check_folder(path.parent)
+    _check_file_name(path)
+    if path.exists() and not overwrite:
+        raise InputError(str(path), "exists already (pass --overwrite to replace it)")
+    check_writable(path.parent)
+
+
+def _check_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "the output folder does not exist"
+        raise InputError(str(folder), problem)
+
+
+def _check_file_name(path: Path) -> None:
+    check_name(path)
+    if path.is_dir():
+        raise InputError(str(path), "is a folder; an output file would go there (choose another output name)")
 
 
 def check_writable(folder: Path) -> None:

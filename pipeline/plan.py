@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import get_args
 
 import shapely
+from rasterio.crs import CRS
+from rasterio.errors import CRSError
 from shapely.geometry import Polygon
 
 from sarlign.coords import map_points
 from sarlign.errors import InputError, OptionError
+from sarlign.georef.calibration import Calibration, CalibrationLut, read_lut
 from sarlign.georef.fit import FitGates
+from sarlign.georef.raster_out import check_creation_options
 from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
 from sarlign.models.base import Matcher
 from sarlign.tiling.grid import Tile, overlap_window, tile_grid
+from sarlign.tiling.inputs import Input, product_file, resolve_input
 from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scaling import SarScale, band_scaling
 from sarlign.tiling.scene import RasterInfo, check_bands, open_raster, overlap_in_reference_crs
@@ -32,8 +38,13 @@ TILE_SIZE_RANGE = (64, 4096)
 class RegisterOptions:
     """Everything that shapes one registration (see ``sarlign register --help``)."""
 
-    reference_bands: tuple[int, ...] | None = None  # None: all bands, each scaled, averaged to grey
-    sar_band: int = 1
+    # Bands by number ("3") or name ("B08", "VV", a band description); see sarlign.tiling.inputs. None: a
+    # product's default (Sentinel-2 B8, Sentinel-1 VV); for a plain raster all reference bands, each
+    # scaled, averaged to grey, and SAR band 1.
+    reference_bands: tuple[str, ...] | None = None
+    sar_band: str | None = None
+    mask_clouds: bool = False  # leave out what a Sentinel-2 L2A reference's scene classification calls cloud
+    calibrate: str | None = None  # sigma0, beta0 or gamma0: write a Sentinel-1 GRD's calibrated power
     sar_scale: SarScale = "auto"
     sar_nodata: float | None = None  # None: the file's own nodata value
     matcher: str = "cfog"
@@ -51,6 +62,12 @@ class RegisterOptions:
     screening: ScreeningThresholds = field(default_factory=ScreeningThresholds)
     gates: FitGates = field(default_factory=FitGates)
     resample: bool = False
+    # The resampled output's grid and how it is made (see georef.raster_out.resampling_grid): by default
+    # the reference grid, bilinear.
+    target_crs: str | None = None
+    target_resolution: tuple[float, float] | None = None  # x, y in the target CRS's units
+    resampling: str = "bilinear"
+    creation_options: tuple[tuple[str, str], ...] = ()  # COG driver options for the raster outputs
     quicklook: bool = False  # also write the PNG quicklooks (checkerboard before/after, residual map)
     device: str = "auto"
     seed: int = 0
@@ -67,6 +84,8 @@ class Plan:
     outside: list[Tile]  # grid cells with too little of their area in the overlap
     tiles: list[Tile]
     matcher_options: tuple[tuple[str, object], ...]  # the user's, plus the thinning for this scene's size
+    inputs: tuple[Input, Input]  # reference and SAR as given, and the datasets and bands they resolved to
+    sar_calibration: CalibrationLut | None = None  # with --calibrate: the LUT the written SAR is calibrated by
 
     @property
     def grid(self) -> ReferenceGrid:
@@ -95,6 +114,14 @@ def _require(ok: bool, option: str, problem: str) -> None:
         raise OptionError(option, problem)
 
 
+def _band_selector_ok(selector: str) -> bool:
+    """A band number from 1, or a name (checked against the input when it is opened)."""
+    text = selector.strip()
+    if text.lstrip("+-").isdigit():
+        return text.isdigit() and int(text) >= 1  # no sign: "+1" is not a band GDAL numbers
+    return bool(text)
+
+
 def check_options(options: RegisterOptions) -> None:
     """Check every option's value before any file is opened (the message names the command-line option).
 
@@ -102,8 +129,10 @@ def check_options(options: RegisterOptions) -> None:
         OptionError: the first option whose value cannot work.
     """
     low, high = TILE_SIZE_RANGE
-    _require(options.sar_band >= 1, "--sar-band", f"bands count from 1, got {options.sar_band}")
-    _require(all(b >= 1 for b in options.reference_bands or ()), "--reference-bands", "bands count from 1")
+    _require(_band_selector_ok(options.sar_band or "1"), "--sar-band", f"a band number from 1 or a name, got {options.sar_band!r}")
+    _require(options.reference_bands != (), "--reference-bands", "names no band")
+    _require(all(map(_band_selector_ok, options.reference_bands or ())), "--reference-bands",
+             f"band numbers from 1 or names, got {','.join(options.reference_bands or ())!r}")
     _require(low <= options.tile_size <= high, "--tile-size", f"must be {low} to {high} px, got {options.tile_size}")
     _require(0 <= options.tile_overlap <= options.tile_size // 2, "--tile-overlap",
              f"must be 0 to half the tile size ({options.tile_size // 2} px), got {options.tile_overlap}")
@@ -126,6 +155,9 @@ def check_options(options: RegisterOptions) -> None:
              f"must be {' or '.join(get_args(ModelKind))}, got {options.transform!r}")
     _require(options.sar_scale in get_args(SarScale), "--sar-scale",
              f"must be {', '.join(get_args(SarScale))}, got {options.sar_scale!r}")
+    _check_output_options(options)
+    _require(options.calibrate in (None, *get_args(Calibration)), "--calibrate",
+             f"must be {', '.join(get_args(Calibration))}, got {options.calibrate!r}")
     if options.matcher not in registry.available():
         raise OptionError("--matcher", f"unknown matcher {options.matcher!r}; available: {', '.join(registry.available())}")
     try:
@@ -134,29 +166,63 @@ def check_options(options: RegisterOptions) -> None:
         raise OptionError("--matcher-option", str(error)) from None
 
 
+RESAMPLINGS = ("nearest", "bilinear", "cubic", "average")
+# COG driver options a user may set; the overviews are sarlign's own (averaged in linear power).
+LOSSLESS_COMPRESSION = ("NONE", "LZW", "DEFLATE", "ZSTD", "LZMA", "PACKBITS", "LERC", "LERC_DEFLATE", "LERC_ZSTD")
+CREATION_OPTION_KEYS = ("COMPRESS", "LEVEL", "PREDICTOR", "QUALITY", "BLOCKSIZE", "BIGTIFF", "NUM_THREADS", "MAX_Z_ERROR")
+
+
+def _check_output_options(options: RegisterOptions) -> None:
+    """The resampled output's settings and the creation options: each valid, and the grid settings only
+    with ``--resample``."""
+    for option, given in (("--target-crs", options.target_crs), ("--target-resolution", options.target_resolution),
+                          ("--resampling", options.resampling != "bilinear")):
+        _require(not given or options.resample, option, "shapes the resampled output; add --resample")
+    _require(options.resampling in RESAMPLINGS, "--resampling",
+             f"must be one of {', '.join(RESAMPLINGS)}, got {options.resampling!r}")
+    if options.target_crs is not None:
+        try:
+            target = CRS.from_user_input(options.target_crs)
+        except CRSError as error:
+            raise OptionError("--target-crs", f"not a CRS GDAL knows ({error})") from None
+        _require(target.is_projected or target.is_geographic, "--target-crs",
+                 f"{options.target_crs} is neither projected nor geographic (a map grid needs one)")
+    _require(options.target_resolution is None or min(options.target_resolution) > 0, "--target-resolution",
+             f"must be positive, got {options.target_resolution}")
+    for key, value in options.creation_options:
+        _require(key in CREATION_OPTION_KEYS, "--co", f"{key} is not one of {', '.join(CREATION_OPTION_KEYS)}")
+        _require(key != "COMPRESS" or value.upper() in LOSSLESS_COMPRESSION, "--co",
+                 f"COMPRESS={value}: SAR outputs keep their values; choose one of {', '.join(LOSSLESS_COMPRESSION)}")
+
+
 def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
     """Open and check both inputs and cut the tile grid over their overlap.
 
     Raises:
         InputError: a file is not a raster, lacks a CRS, lacks a band, holds no data, or the two do not overlap.
     """
-    ref_info = open_raster(reference, "reference")
-    sar_info = open_raster(sar, "SAR", allow_gcps=True)
-    ref_bands = options.reference_bands or tuple(range(1, ref_info.count + 1))
+    ref_input = resolve_input(reference, "reference", options.reference_bands, options.mask_clouds)
+    sar_input = resolve_input(sar, "SAR", None if options.sar_band is None else (options.sar_band,))
+    ref_info = open_raster(ref_input.dataset, "reference")
+    sar_info = open_raster(sar_input.dataset, "SAR", allow_gcps=True)
+    ref_bands = ref_input.bands or tuple(range(1, ref_info.count + 1))
+    sar_band = (sar_input.bands or (1,))[0]
     check_bands(ref_info, ref_bands, "reference")
-    check_bands(sar_info, (options.sar_band,), "SAR")
+    check_bands(sar_info, (sar_band,), "SAR")
     overlap = overlap_in_reference_crs(ref_info, sar_info)
-    sar_nodata = options.sar_nodata if options.sar_nodata is not None else sar_info.nodata
+    sar_nodata = _first_given(options.sar_nodata, sar_info.nodata, sar_input.nodata)
+    ref_nodata = _first_given(ref_info.nodata, ref_input.nodata)
     reference_source = RasterSource(
         ref_info.path,
         ref_bands,
-        tuple(band_scaling(ref_info.path, b, ref_info.nodata, "reference") for b in ref_bands),
-        ref_info.nodata,
+        tuple(band_scaling(ref_info.path, b, ref_nodata, "reference") for b in ref_bands),
+        ref_nodata,
+        ref_input.mask,
     )
     sar_source = RasterSource(
         sar_info.path,
-        (options.sar_band,),
-        (band_scaling(sar_info.path, options.sar_band, sar_nodata, "SAR", options.sar_scale),),
+        (sar_band,),
+        (band_scaling(sar_info.path, sar_band, sar_nodata, "SAR", options.sar_scale),),
         sar_nodata,
     )
     grid = ReferenceGrid(ref_info.crs.to_wkt(), ref_info.transform, ref_info.width, ref_info.height)
@@ -180,7 +246,33 @@ def plan_pair(reference: str, sar: str, options: RegisterOptions) -> Plan:
     if not recipes:
         raise InputError(sar_info.path, "its overlap with the reference is too small to hold a tile")
     matcher_options = scene_matcher_options(matcher, options, len(recipes), min(int(area.width), int(area.height)))
-    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, matcher_options)
+    calibration = _calibration(sar_input, options.calibrate) if options.calibrate else None
+    if options.creation_options:  # checked on the output's own dtype and bands, before any matching
+        check_creation_options(options.creation_options, "float32" if calibration else sar_info.dtypes[0],
+                               1 if calibration else sar_info.count)
+    return Plan(ref_info, sar_info, overlap, recipes, outside, tiles, matcher_options, (ref_input, sar_input), calibration)
+
+
+def _calibration(sar: Input, kind: str) -> CalibrationLut:
+    """The SAR product's calibration LUT of ``kind`` for its polarisation.
+
+    Raises:
+        InputError: the SAR is not a Sentinel-1 GRD product on this machine, or its LUT is unreadable.
+    """
+    manifest, polarisation = sar.product.get("manifest"), sar.product.get("polarization", "")
+    text = None
+    if manifest:
+        text = product_file(sar.location, str(manifest), f"annotation/calibration/calibration-*-{str(polarisation).lower()}-*.xml")
+    if text is None:
+        raise InputError(sar.location, "--calibrate needs a Sentinel-1 GRD product on this machine (SAFE folder or zip) with its calibration annotation")
+    try:
+        return read_lut(text, kind)  # type: ignore[arg-type]
+    except (ValueError, ET.ParseError) as error:
+        raise InputError(sar.location, f"its calibration annotation cannot be read ({error})") from None
+
+
+def _first_given(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _coverage(tile: Polygon, overlap: Polygon) -> float:

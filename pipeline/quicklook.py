@@ -301,7 +301,7 @@ def residual_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray) -
     """Tie points over the reference (``backdrop``, on ``view``'s grid) shown faint: inlier residuals as
     arrows coloured by length, outliers as grey crosses, tiles outlined in their status colour."""
     ties, fit = outcome.ties, outcome.fit
-    fig = _canvas(RESIDUAL_CANVAS_PX, f"{display_name(outcome.plan.sar.path)}: tie-point residuals", fit)
+    fig = _canvas(RESIDUAL_CANVAS_PX, f"{display_name(outcome.plan.inputs[1].location)}: tie-point residuals", fit)
     ax = _axes(fig, 20, 62, RESIDUAL_PX, RESIDUAL_PX)
     faint = ListedColormap(np.repeat(np.linspace(0.6, 0.97, 64)[:, None], 3, axis=1))
     ax.imshow(backdrop.filled(1.0), cmap=faint, vmin=0, vmax=1, extent=view.extent, interpolation="antialiased")
@@ -357,7 +357,7 @@ def write_quicklooks(outcome: Outcome, raster_path: Path, checkerboard_path: Pat
     zoomed = zoom(outcome, raster_path)
     view = overview(outcome, RESIDUAL_PX)
     backdrop = read_reference(outcome.plan.reference_source, view)
-    name = display_name(outcome.plan.sar.path)
+    name = display_name(outcome.plan.inputs[1].location)
     with _DRAWING:
         save_png(checkerboard_figure(whole, zoomed, outcome.fit, name), checkerboard_path)
         save_png(residual_figure(outcome, view, backdrop), residual_map_path)

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from distributed import Client, as_completed
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
 
 from sarlign.coords import map_points, map_vectors
 from sarlign.errors import FitRefusedError
+from sarlign.georef.calibration import write_calibrated
 from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
 from sarlign.georef.overviews import SarValues, sar_values
 from sarlign.georef.points_file import write_points_file
 from sarlign.georef.raster_out import (
     GcpGeoreference,
     Georeference,
+    OutputGrid,
+    resampling_grid,
     write_regeoreferenced_cog,
     write_resampled_cog,
 )
-from sarlign.georef.staging import remove_stale_temporaries, staged
+from sarlign.georef.staging import remove_stale_temporaries, staged, temporary_folder_prefix
 from sarlign.georef.styles import arrow_exaggeration, write_default_styles
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
@@ -97,11 +104,21 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     started = time.perf_counter()
     with staged(*wanted.values()) as temps:
         temp = dict(zip(wanted, temps))
-        values = _sar_values(plan, options)
-        write_regeoreferenced_cog(plan.sar.path, _new_georeference(outcome), temp["raster"], values)
+        values = "power" if plan.sar_calibration is not None else _sar_values(plan, options)
+        with _sar_pixels(plan, options, outputs.folder) as sar_pixels:
+            # A calibrated band declares its no-data (NaN); the input's is the one in force for matching.
+            nodata = None if plan.sar_calibration is not None else plan.sar_source.nodata
+            write_regeoreferenced_cog(sar_pixels, _new_georeference(outcome), temp["raster"], values,
+                                      options.creation_options, nodata)
         if options.resample:
             ref = plan.reference
-            write_resampled_cog(temp["raster"], ref.crs, ref.transform, ref.width, ref.height, temp["resampled"], values)
+            grid = resampling_grid(
+                OutputGrid(ref.crs, ref.transform, ref.width, ref.height),
+                CRS.from_user_input(options.target_crs) if options.target_crs else None,
+                options.target_resolution,
+            )
+            write_resampled_cog(temp["raster"], grid, temp["resampled"], values, Resampling[options.resampling],
+                                options.creation_options)
         if options.quicklook:
             # Imported here: matplotlib costs a third of a second, and only --quicklook runs need it.
             from sarlign.pipeline.quicklook import write_quicklooks
@@ -120,11 +137,26 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     return report
 
 
+@contextmanager
+def _sar_pixels(plan: Plan, options: RegisterOptions, folder: Path) -> Iterator[str]:
+    """The SAR pixels the raster output holds: the input's, or with ``--calibrate`` its calibrated band
+    (a temporary float32 GeoTIFF in ``folder``, removed afterwards)."""
+    if plan.sar_calibration is None:
+        yield plan.sar.path
+        return
+    with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix("calibrate"), dir=folder) as workdir:
+        calibrated = Path(workdir) / "calibrated.tif"
+        polarisation = plan.inputs[1].product.get("polarization", "")
+        write_calibrated(plan.sar.path, plan.sar_source.bands[0], plan.sar_calibration, calibrated,
+                         f"{options.calibrate} {polarisation}".strip())
+        yield str(calibrated)
+
+
 def _sar_values(plan: Plan, options: RegisterOptions) -> SarValues:
     """What the SAR's pixels hold, as the scaling used for matching took them (the same in every recipe);
     it decides how the raster outputs' overviews are averaged."""
     scaling = plan.sar_source.scalings[0]
-    return sar_values(plan.sar.dtypes[options.sar_band - 1], already_db=not scaling.log)
+    return sar_values(plan.sar.dtypes[plan.sar_source.bands[0] - 1], already_db=not scaling.log)
 
 
 def _new_georeference(outcome: Outcome) -> Georeference:
@@ -296,7 +328,7 @@ def _write_diagnosis(refusal: FitRefusedError, job: Job, results: list[TileResul
         "status": "refused",
         "exit_code": refusal.exit_code,
         "message": str(refusal),
-        "inputs": {"reference": job.plan.reference.path, "sar": job.plan.sar.path},
+        "inputs": {"reference": job.plan.inputs[0].location, "sar": job.plan.inputs[1].location},
         "options": dataclasses.asdict(job.options),
         **refusal.diagnosis,
         "tie_points": {

@@ -17,6 +17,8 @@ import sarlign
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.outputs import OutputPaths
 from sarlign.pipeline.shift_field import shift_field
+from sarlign.tiling.inputs import Input
+from sarlign.tiling.recipe import RasterSource
 from sarlign.tiling.scene import RasterInfo
 
 REPORT_FORMAT = "sarlign-report/1"
@@ -42,16 +44,22 @@ def versions() -> dict[str, str]:
     }
 
 
-def _raster(info: RasterInfo, bands: tuple[int, ...]) -> dict[str, Any]:
+def _raster(given: Input, info: RasterInfo, source: RasterSource) -> dict[str, Any]:
+    """One input as given (``path``), what GDAL read of it (``dataset``: the same, or a product's
+    subdataset), what its product metadata says (``product``, empty for a plain raster), and the bands
+    and no-data value in force."""
+    bands = source.bands
     return {
-        "path": info.path,
+        "path": given.location,
+        "dataset": info.path,
+        "product": given.product,
         "crs": info.crs.to_string(),
         "geotransform": list(info.transform.to_gdal()) if info.transform is not None else None,
         "gcps": len(info.gcps),
         "size": [info.width, info.height],
         "bands_used": list(bands),
         "dtype": info.dtypes[bands[0] - 1],
-        "nodata": info.nodata,
+        "nodata": source.nodata,
     }
 
 
@@ -73,14 +81,16 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
     """Everything a person or a batch needs to judge and reuse one registration (JSON-ready)."""
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
     c = fit.correction
-    ref_bands = options.reference_bands or tuple(range(1, plan.reference.count + 1))
     rows = outcome.tile_rows
     statuses = [row["status"] for row in rows]
     return {
         "format": REPORT_FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "status": "ok",
-        "inputs": {"reference": _raster(plan.reference, ref_bands), "sar": _raster(plan.sar, (options.sar_band,))},
+        "inputs": {
+            "reference": _raster(plan.inputs[0], plan.reference, plan.reference_source),
+            "sar": _raster(plan.inputs[1], plan.sar, plan.sar_source),
+        },
         "options": jsonable(dataclasses.asdict(options)),
         # The settings the tiles ran with: the user's plus the thinning the search budget chose.
         "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},

@@ -12,6 +12,9 @@
   its own projection fields (the reference grid);
 - raster extension: per band nodata, data type and unit on each raster asset;
 - processing extension: software versions, lineage, processing datetime;
+- for a Sentinel-1 product input: the SAR extension (instrument mode, C band, polarizations, product type)
+  and the satellite extension (orbit state, relative and absolute orbit), with platform, constellation
+  and instrument;
 - assets: every output present, with hrefs relative to the item (all outputs lie beside it); links:
   ``derived_from`` both inputs (a file name when beside the item, else the absolute path).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,12 +32,15 @@ import pystac
 import rasterio
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
+from pystac.extensions.sar import FrequencyBand, Polarization, SarExtension
+from pystac.extensions.sat import OrbitState, SatExtension
 from rasterio.crs import CRS
 
 from sarlign.georef.overviews import SarValues
 from sarlign.locations import display_name, is_local_file
 from sarlign.tiling.scene import georeferenced_by_gcps, open_raster
 
+S1_CENTRE_FREQUENCY_GHZ = 5.405
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 # Where an input's metadata may say when the SAR was acquired, most explicit first.
 ACQUISITION_TAGS = ("ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
@@ -57,13 +64,13 @@ def acquisition_time(path: str) -> datetime | None:
         tags = src.tags()
     for key in ACQUISITION_TAGS:
         if key in tags:
-            parsed = _parse_time(tags[key])
+            parsed = parse_time(tags[key])
             if parsed is not None:
                 return parsed
     return None
 
 
-def _parse_time(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
     """A TIFF "YYYY:MM:DD HH:MM:SS" or an ISO 8601 time; naive times are taken as UTC."""
     text = text.strip().replace("Z", "+00:00")
     for parse in (lambda t: datetime.strptime(t, "%Y:%m:%d %H:%M:%S"), datetime.fromisoformat):
@@ -84,7 +91,9 @@ def build_item(report: dict[str, Any], files: dict[str, Path], values: SarValues
     densify = max(raster.width, raster.height) / FOOTPRINT_POINTS_PER_EDGE
     footprint = raster.footprint_in(CRS.from_epsg(4326), densify_px=densify)
     processed = datetime.fromisoformat(report["created"])
-    acquired = acquisition_time(report["inputs"]["sar"]["path"])
+    sar = report["inputs"]["sar"]
+    product_time = sar["product"].get("datetime")
+    acquired = parse_time(product_time) if product_time else acquisition_time(sar["dataset"])
     item = pystac.Item(
         id=finals["raster"].with_suffix("").name,
         geometry=footprint.__geo_interface__,
@@ -95,6 +104,8 @@ def build_item(report: dict[str, Any], files: dict[str, Path], values: SarValues
     _add_projection(ProjectionExtension.ext(item, add_if_missing=True), files["raster"])
     item.stac_extensions.append(PROCESSING_SCHEMA)
     item.properties.update(_processing(report, acquired is not None))
+    if sar["product"].get("kind") == "sentinel-1":
+        _add_sentinel1(item, sar["product"])
     for name, path in files.items():
         if name not in ASSETS or name not in finals:
             continue
@@ -109,6 +120,32 @@ def build_item(report: dict[str, Any], files: dict[str, Path], values: SarValues
     for role, title in (("reference", "optical reference input"), ("sar", "SAR input")):
         item.add_link(pystac.Link("derived_from", _input_href(report["inputs"][role]["path"], stac_dir), title=title))
     return item
+
+
+def _add_sentinel1(item: pystac.Item, product: dict[str, Any]) -> None:
+    """The SAR and satellite extensions' fields, and the platform, of a Sentinel-1 GRD input (C band,
+    5.405 GHz), from what the product says of itself (see :mod:`sarlign.tiling.inputs`)."""
+    item.common_metadata.constellation = "sentinel-1"
+    item.common_metadata.instruments = ["c-sar"]
+    platform = str(product.get("platform", ""))
+    if platform:  # a product's mission id (S1A → sentinel-1a), or a STAC Item's platform as it is
+        item.common_metadata.platform = f"sentinel-{platform[1:].lower()}" if re.fullmatch(r"S1[A-D]", platform) else platform
+    if product.get("instrument_mode") and product.get("product_type") and product.get("polarizations"):
+        SarExtension.ext(item, add_if_missing=True).apply(
+            instrument_mode=product["instrument_mode"],
+            frequency_band=FrequencyBand.C,
+            polarizations=[Polarization(p) for p in product["polarizations"]],
+            product_type=product["product_type"],
+            center_frequency=S1_CENTRE_FREQUENCY_GHZ,
+        )
+    orbit = {"orbit_state": product.get("orbit_state"), "relative_orbit": product.get("relative_orbit"),
+             "absolute_orbit": product.get("absolute_orbit")}
+    if any(orbit.values()):
+        SatExtension.ext(item, add_if_missing=True).apply(
+            orbit_state=OrbitState(orbit["orbit_state"]) if orbit["orbit_state"] else None,
+            relative_orbit=orbit["relative_orbit"],
+            absolute_orbit=orbit["absolute_orbit"],
+        )
 
 
 def write_item(item: pystac.Item, path: Path) -> None:

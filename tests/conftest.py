@@ -7,8 +7,10 @@ under CI (``CI=true``) where it fails them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -113,6 +115,31 @@ def read_png_grey(path: Path) -> np.ndarray:
 def png_grey():
     """``png_grey(path)``: a PNG read as grey float32 in [0, 1] (mean of its bands)."""
     return read_png_grey
+
+
+def _test_module(name: str):
+    """A helper module of this folder (tests are imported by path, so it is not on ``sys.path``)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def safe_products():
+    """The module that writes Sentinel-1/2 SAFE products for tests (``tests/safe_products.py``)."""
+    return _test_module("safe_products")
+
+
+@pytest.fixture(scope="session")
+def demo_products(safe_products, tmp_path_factory):
+    """The bundled demo pair as Sentinel-2 L2A (folder) and L1C (zip) products and a Sentinel-1 GRD
+    product (folder and zip), with the same pixels as plain GeoTIFFs (see ``safe_products.DemoProducts``)."""
+    return safe_products.demo_products(
+        SAMPLE / "s2_reference.tif", SAMPLE / "s1_offset.tif", tmp_path_factory.mktemp("products")
+    )
 
 
 @pytest.fixture(scope="session")

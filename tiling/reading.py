@@ -24,12 +24,12 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import reproject
-from rasterio.windows import Window
+from rasterio.windows import Window, from_bounds
 from scipy.ndimage import distance_transform_edt
 
 from sarlign.errors import InputError
 from sarlign.tiling.gdal_errors import READ_ERRORS, gdal_message
-from sarlign.tiling.recipe import RasterSource, ReferenceGrid, TileRecipe
+from sarlign.tiling.recipe import ClassMask, RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scene import georeferenced_by_gcps
 
 T = TypeVar("T")
@@ -136,10 +136,23 @@ def scaled_grey(data: np.ma.MaskedArray, source: RasterSource) -> tuple[np.ndarr
 
 
 def read_reference(source: RasterSource, window: Window) -> tuple[np.ndarray, np.ndarray]:
-    """Reference pixels of ``window`` (reference grid): scaled grey (H, W) float32 and validity (H, W)."""
+    """Reference pixels of ``window`` (reference grid): scaled grey (H, W) float32 and validity (H, W);
+    pixels of the source's masked classes are not valid."""
     src = _open(source.path, _version(source.path), threading.get_ident())
     data = src.read(list(source.bands), window=window, masked=True)
+    if source.mask is not None:
+        masked = read_classes(source.mask, src.window_bounds(window), (int(window.height), int(window.width)))
+        data = np.ma.masked_array(np.ma.getdata(data), np.ma.getmaskarray(data) | masked[None])
     return scaled_grey(data, source)
+
+
+def read_classes(mask: ClassMask, bounds: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: where the classification, read (nearest) over ``bounds`` (left, bottom, right, top, in
+    its CRS) onto ``shape`` pixels, holds one of ``mask.classes``."""
+    src = _open(mask.path, _version(mask.path), threading.get_ident())
+    window = from_bounds(*bounds, transform=src.transform)
+    classes = src.read(mask.band, window=window, out_shape=shape, resampling=Resampling.nearest, boundless=True, fill_value=0)
+    return np.isin(classes, mask.classes)
 
 
 def read_sar_on_grid(source: RasterSource, grid: ReferenceGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:

@@ -34,13 +34,25 @@ class ReferenceGrid:
 
 
 @dataclass(frozen=True)
+class ClassMask:
+    """Pixels to leave out by a classification raster on a coarser grid of the same CRS (Sentinel-2 L2A's
+    scene classification, SCL, at 20 m): band ``band`` of ``path``, pixels of ``classes`` left out."""
+
+    path: str
+    band: int
+    classes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class RasterSource:
-    """One input: its path, the 1-based bands used, their scalings and the nodata value in force."""
+    """One input: its path, the 1-based bands used, their scalings, the nodata value in force, and
+    optionally a classification whose pixels of some classes are left out (clouds)."""
 
     path: str
     bands: tuple[int, ...]
     scalings: tuple[BandScaling, ...]
     nodata: float | None
+    mask: ClassMask | None = None
 
 
 @dataclass(frozen=True)

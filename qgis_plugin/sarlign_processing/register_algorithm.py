@@ -14,9 +14,11 @@ from qgis.core import (
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsProcessingUtils,
 )
 
@@ -24,6 +26,8 @@ from .algorithm import EXECUTABLE_HELP, SarlignAlgorithm
 from .runner import run_sarlign
 
 GEOPACKAGE_LAYERS = ("tie_points", "tiles")  # the layers of sarlign's NAME.gpkg
+# Sentinel products as downloaded (zips) and the metadata files of unpacked ones.
+PRODUCT_FILTER = "Sentinel products (*.zip *.ZIP MTD_MSIL1C.xml MTD_MSIL2A.xml manifest.safe);;All files (*)"
 
 
 class RegisterAlgorithm(SarlignAlgorithm):
@@ -31,6 +35,10 @@ class RegisterAlgorithm(SarlignAlgorithm):
 
     REFERENCE = "REFERENCE"
     SAR = "SAR"
+    REFERENCE_PRODUCT = "REFERENCE_PRODUCT"
+    SAR_PRODUCT = "SAR_PRODUCT"
+    REFERENCE_BANDS = "REFERENCE_BANDS"
+    SAR_BAND = "SAR_BAND"
     RESAMPLE = "RESAMPLE"
     QUICKLOOK = "QUICKLOOK"
     MAX_SHIFT = "MAX_SHIFT"
@@ -52,12 +60,32 @@ class RegisterAlgorithm(SarlignAlgorithm):
             "Beside the output raster NAME.tif, sarlign writes NAME.json (the report), NAME.gpkg (layers "
             "tie_points and tiles, loaded with the raster) and its other outputs; existing files of those "
             "names are replaced. A fit that is not trustworthy is refused, and nothing is written.\n\n"
+            "Each input is a raster layer or, instead, a Sentinel product file as downloaded: a Sentinel-2 "
+            "L1C/L2A .zip or its MTD_MSIL1C.xml/MTD_MSIL2A.xml, a Sentinel-1 GRD .zip or its manifest.safe. "
+            "Bands are picked by number or name (B08, B04,B03,B02; VV, VH); the defaults are B8 and VV.\n\n"
             + EXECUTABLE_HELP
         )
 
     def initAlgorithm(self, config: Any = None) -> None:
-        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Optical reference (e.g. Sentinel-2)"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.SAR, "SAR to register (e.g. Sentinel-1)"))
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(self.REFERENCE, "Optical reference (e.g. Sentinel-2)", optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(self.REFERENCE_PRODUCT, "… or a Sentinel-2 product", optional=True,
+                                       fileFilter=PRODUCT_FILTER)
+        )
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SAR, "SAR to register (e.g. Sentinel-1)", optional=True))
+        self.addParameter(
+            QgsProcessingParameterFile(self.SAR_PRODUCT, "… or a Sentinel-1 GRD product", optional=True,
+                                       fileFilter=PRODUCT_FILTER)
+        )
+        for name, label in (
+            (self.REFERENCE_BANDS, "Reference bands, by number or name (e.g. B08 or B04,B03,B02)"),
+            (self.SAR_BAND, "SAR band, by number or name (e.g. VV)"),
+        ):
+            bands = QgsProcessingParameterString(name, label, optional=True)
+            bands.setFlags(bands.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(bands)
         self.addMatcherParameters()
         self.addParameter(
             QgsProcessingParameterBoolean(
@@ -98,7 +126,14 @@ class RegisterAlgorithm(SarlignAlgorithm):
         for flag, parameter in (("--resample", self.RESAMPLE), ("--quicklook", self.QUICKLOOK)):
             if self.parameterAsBoolean(parameters, parameter, context):
                 arguments.append(flag)
-        inputs = [self._rasterFile(parameters, self.REFERENCE, context), self._rasterFile(parameters, self.SAR, context)]
+        for option, parameter in (("--reference-bands", self.REFERENCE_BANDS), ("--sar-band", self.SAR_BAND)):
+            bands = self.parameterAsString(parameters, parameter, context).strip()
+            if bands:
+                arguments.append(f"{option}={bands}")
+        inputs = [
+            self._input(parameters, self.REFERENCE, self.REFERENCE_PRODUCT, context),
+            self._input(parameters, self.SAR, self.SAR_PRODUCT, context),
+        ]
         run = run_sarlign(arguments, inputs, feedback, "tiles")
         if run.returncode:
             raise run.failure()
@@ -106,6 +141,17 @@ class RegisterAlgorithm(SarlignAlgorithm):
         geopackage = json.loads(report.read_text(encoding="utf-8"))["outputs"]["tie_points"]
         self._loadWithRaster(output, geopackage, context)
         return {self.OUTPUT: output, self.TIE_POINTS: _layer_uri(geopackage, "tie_points"), self.REPORT: str(report)}
+
+    def _input(self, parameters: dict[str, Any], layer: str, product: str, context: QgsProcessingContext) -> str:
+        """The location sarlign reads for one input: the product file if one is given, else the layer's."""
+        product_path = self.parameterAsFile(parameters, product, context)
+        if product_path and parameters.get(layer):
+            raise QgsProcessingException(f"give {layer} or {product}, not both")
+        if product_path:
+            return product_path
+        if not parameters.get(layer):
+            raise QgsProcessingException(f"{layer}: give a raster layer, or a product file as {product}")
+        return self._rasterFile(parameters, layer, context)
 
     def _rasterFile(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
         """The GDAL dataset behind raster parameter ``name`` (sarlign reads its inputs through GDAL)."""

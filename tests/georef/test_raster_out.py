@@ -18,10 +18,14 @@ from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rio_cogeo.cogeo import cog_validate
 
+from sarlign.errors import OptionError
 from sarlign.georef.overviews import overview_factors, sar_values
 from sarlign.georef.raster_out import (
     GcpGeoreference,
+    OutputGrid,
+    check_creation_options,
     regeoreferenced_vrt,
+    resampling_grid,
     write_regeoreferenced_cog,
     write_resampled_cog,
 )
@@ -116,7 +120,7 @@ def test_relative_source_path_is_resolved(source, tmp_path, monkeypatch):
 def test_resampled_cog_on_own_grid_is_unchanged(source, tmp_path):
     path, data, _ = source
     out = tmp_path / "resampled.tif"
-    write_resampled_cog(path, rasterio.crs.CRS.from_epsg(32633), OLD, 1100, 900, out, _values(data))
+    write_resampled_cog(path, OutputGrid(CRS.from_epsg(32633), OLD, 1100, 900), out, _values(data))
     assert_valid_cog(out)
     with rasterio.open(out) as cog:
         assert cog.transform == OLD
@@ -129,7 +133,7 @@ def test_resampled_cog_on_shifted_grid_moves_pixels(source, tmp_path):
     path, data, nodata = source
     grid = OLD @ Affine.translation(5, 3)
     out = tmp_path / "shifted.tif"
-    write_resampled_cog(path, rasterio.crs.CRS.from_epsg(32633), grid, 1000, 800, out, _values(data))
+    write_resampled_cog(path, OutputGrid(CRS.from_epsg(32633), grid, 1000, 800), out, _values(data))
     with rasterio.open(out) as cog:
         assert (cog.width, cog.height) == (1000, 800)
         assert cog.transform == grid
@@ -298,10 +302,48 @@ def test_resampled_cog_from_a_gcp_source_uses_its_gcps(gcp_sar, tmp_path):
     whole-pixel positions), away from the edges and its nodata."""
     path, data, transform = gcp_sar
     out = tmp_path / "gcp_resampled.tif"
-    write_resampled_cog(path, CRS.from_epsg(4326), transform, data.shape[2], data.shape[1], out, "db")
+    write_resampled_cog(path, OutputGrid(CRS.from_epsg(4326), transform, data.shape[2], data.shape[1]), out, "db")
     assert_valid_cog(out)
     with rasterio.open(out) as cog:
         assert cog.transform == transform and cog.crs == CRS.from_epsg(4326)
         warped = cog.read()
     inner = (slice(None), slice(110, -2), slice(140, -2))
     np.testing.assert_allclose(warped[inner], data[inner], rtol=0, atol=1e-3, equal_nan=True)
+
+
+# --- the resampled output's grid, resampling and creation options ----------------------------------------
+
+
+@pytest.mark.parametrize(("values", "low", "high", "mean"), [("db", -20.0, 0.0, 10 * math.log10(0.505)), ("amplitude", 10, 30, 22.36)])
+def test_average_resampling_averages_linear_power(tmp_path, write_raster, values, low, high, mean):
+    """A checkerboard of two values averaged 2 × 2: the mean of their powers (−2.97 dB, not −10 dB; the
+    root mean square of amplitudes, 22.36, not 20)."""
+    board = np.where((np.indices((64, 64)).sum(axis=0) % 2) == 0, low, high)
+    dtype = np.float32 if values == "db" else np.uint16
+    path = write_raster(tmp_path / "board.tif", board.astype(dtype), transform=OLD, nodata=-9999 if values == "db" else 0)
+    out = tmp_path / "averaged.tif"
+    coarse = OutputGrid(CRS.from_epsg(32633), OLD @ Affine.scale(2), 32, 32)
+    write_resampled_cog(path, coarse, out, values, Resampling.average)
+    with rasterio.open(out) as cog:
+        averaged = cog.read(1)
+        assert cog.dtypes[0] == np.dtype(dtype).name and cog.transform == coarse.transform
+    np.testing.assert_allclose(averaged, mean, atol=0.01 if values == "db" else 0.5)
+
+
+def test_a_target_crs_and_resolution_give_the_references_extent_on_aligned_pixels():
+    reference = OutputGrid(CRS.from_epsg(32633), OLD, 1100, 900)
+    assert resampling_grid(reference) == reference
+    grid = resampling_grid(reference, CRS.from_epsg(4326), (0.0002, 0.0002))
+    assert grid.crs == CRS.from_epsg(4326) and (grid.transform.a, grid.transform.e) == (0.0002, -0.0002)
+    assert grid.transform.c / 0.0002 == pytest.approx(round(grid.transform.c / 0.0002))  # target-aligned
+    coarser = resampling_grid(reference, None, (20.0, 20.0))
+    assert (coarser.width, coarser.height) == (550, 450) and coarser.transform == Affine(20, 0, 500_000, 0, -20, 5_000_000)
+
+
+def test_creation_options_gdal_cannot_use_on_the_outputs_dtype_are_refused_naming_the_option():
+    check_creation_options((("COMPRESS", "ZSTD"), ("LEVEL", "9")), "uint16", 2)
+    check_creation_options((("PREDICTOR", "3"),), "float32", 1)  # the floating-point predictor, for float data
+    for options, dtype in (((("COMPRESS", "NOPE"),), "uint8"), ((("BLOCKSIZE", "100"),), "uint8"),
+                           ((("PREDICTOR", "3"),), "uint16")):
+        with pytest.raises(OptionError, match="--co"):
+            check_creation_options(options, dtype, 1)

@@ -69,12 +69,19 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files with single byte-range requests (``Range: bytes=a-b``), as GDAL's /vsicurl/ reads COGs;
     every request is recorded in the server's ``requests`` as (method, path, range header or None, status)."""
 
+    ranges = True  # False: a server that ignores Range headers and sends whole files
+
     def send_head(self):  # noqa: ANN201 — http.server's own signature
         path = Path(self.translate_path(self.path))
-        wanted = self.headers.get("Range")
+        wanted = self.headers.get("Range") if self.ranges else None
         if not path.is_file():
             self.server.requests.append((self.command, self.path, wanted, 404))  # type: ignore[attr-defined]
             self.send_error(404)
+            return None
+        if self.path in self.server.fail_once:  # type: ignore[attr-defined]
+            self.server.fail_once.discard(self.path)  # type: ignore[attr-defined]
+            self.server.requests.append((self.command, self.path, wanted, 503))  # type: ignore[attr-defined]
+            self.send_error(503)
             return None
         size = path.stat().st_size
         f = open(path, "rb")  # noqa: SIM115 — http.server copies from it, then closes it
@@ -88,7 +95,8 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
         else:
             self.send_response(200)
             length = size
-        self.send_header("Accept-Ranges", "bytes")
+        if self.ranges:
+            self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Type", "image/tiff")
         self.send_header("Content-Length", str(length))
         self.end_headers()
@@ -115,15 +123,39 @@ class _Limited:
         self.f.close()
 
 
+class _Requests(list):
+    """The requests a test server answered: (method, path, range header or None, status)."""
+
+    fail_once: set[str]
+
+
+class _WholeFileHandler(_RangeHandler):
+    ranges = False
+
+
 @pytest.fixture
 def http_folder(tmp_path, monkeypatch):
     """``(url, folder, requests)``: an HTTP server on loopback serving ``folder`` with byte ranges, and
-    the list of requests it answered. Proxies are bypassed for it."""
+    the list of requests it answered. Proxies are bypassed for it. A path (``/name``) added to
+    ``requests.fail_once`` is answered 503 once, as a busy server may."""
+    yield from _served(tmp_path, monkeypatch, _RangeHandler)
+
+
+@pytest.fixture
+def http_folder_without_ranges(tmp_path, monkeypatch):
+    """As ``http_folder``, from a server that answers every request with the whole file."""
+    yield from _served(tmp_path, monkeypatch, _WholeFileHandler)
+
+
+def _served(tmp_path, monkeypatch, handler_class):
     folder = tmp_path / "served"
     folder.mkdir()
-    handler = functools.partial(_RangeHandler, directory=str(folder))
+    handler = functools.partial(handler_class, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.requests = []  # type: ignore[attr-defined]
+    server.requests = _Requests()  # type: ignore[attr-defined]
+    server.fail_once = server.requests.fail_once = set()  # type: ignore[attr-defined]
+    # Quiet about clients hanging up mid-transfer (GDAL does, once it finds a server sends whole files).
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")

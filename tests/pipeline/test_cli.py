@@ -266,3 +266,16 @@ def test_train_seed_option_overrides_the_configurations_seed(sarlign, shared_dat
     assert ran.code == 0, ran.err
     metadata = json.loads(exported.with_suffix(".json").read_text())
     assert metadata["config"]["seed"] == 3 and metadata["config"]["steps"] == 2
+
+
+def test_the_resampled_output_takes_a_target_grid_resampling_and_creation_options(sarlign, demo_pair, tmp_path):
+    ran = sarlign("register", *demo_pair, "-o", tmp_path / "x.tif", "--resample", "--target-crs", "EPSG:4326",
+                  "--target-resolution", "0.0001", "--resampling", "average", "--co", "compress=zstd", "--quiet")
+    assert ran.code == 0, ran
+    with rasterio.open(tmp_path / "x_resampled.tif") as resampled:
+        assert resampled.crs.to_epsg() == 4326 and resampled.res == pytest.approx((0.0001, 0.0001))
+        assert resampled.compression.name == "zstd" and resampled.dtypes[0] == "uint8"
+    with rasterio.open(tmp_path / "x.tif") as output:
+        assert output.compression.name == "zstd"
+    item = json.loads((tmp_path / "x.stac.json").read_text())
+    assert item["assets"]["resampled"]["proj:code"] == "EPSG:4326"

@@ -44,7 +44,7 @@ def test_strips_a_neighbour_holds_are_left_to_it_only_inside_the_overlap(pair):
 
 
 def test_plan_honours_band_choice_and_nodata_override(pair):
-    plan = plan_pair(*pair, RegisterOptions(reference_bands=(2,), sar_nodata=0.0, sar_scale="db"))
+    plan = plan_pair(*pair, RegisterOptions(reference_bands=("2",), sar_nodata=0.0, sar_scale="db"))
     assert plan.recipes[0].reference.bands == (2,)
     assert plan.recipes[0].sar.nodata == 0.0
     assert plan.recipes[0].sar.scalings[0].log is False
@@ -52,7 +52,7 @@ def test_plan_honours_band_choice_and_nodata_override(pair):
 
 def test_plan_rejects_missing_reference_band(pair):
     with pytest.raises(InputError, match="band 4 does not exist") as info:
-        plan_pair(*pair, RegisterOptions(reference_bands=(1, 4)))
+        plan_pair(*pair, RegisterOptions(reference_bands=("1", "4")))
     assert info.value.path == pair[0]
 
 

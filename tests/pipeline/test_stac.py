@@ -162,7 +162,8 @@ def test_acquisition_time_from_tags(tmp_path, shifted_copy):
 
 def test_without_acquisition_time_datetime_is_the_processing_time(registration):
     report = dict(registration["report"], inputs=dict(registration["report"]["inputs"]))
-    report["inputs"]["sar"] = dict(report["inputs"]["sar"], path=str(SAMPLE / "s1_offset.tif"))
+    untagged = str(SAMPLE / "s1_offset.tif")
+    report["inputs"]["sar"] = dict(report["inputs"]["sar"], path=untagged, dataset=untagged)
     item = build_item(report, {"raster": registration["outputs"].raster}, "amplitude")
     assert item.datetime == datetime.fromisoformat(report["created"])
     assert "processing time" in item.properties["processing:lineage"]

@@ -196,8 +196,9 @@ def test_algorithms_are_listed(qgis):
 @pytest.mark.parametrize(
     "algorithm, names",
     [
-        ("sarlign:register", ["REFERENCE", "SAR", "OUTPUT", "MATCHER", "TRANSFORM", "RESAMPLE", "QUICKLOOK",
-                              "MAX_SHIFT", "WORKERS", "TIE_POINTS", "REPORT"]),
+        ("sarlign:register", ["REFERENCE", "SAR", "REFERENCE_PRODUCT", "SAR_PRODUCT", "REFERENCE_BANDS", "SAR_BAND",
+                              "OUTPUT", "MATCHER", "TRANSFORM", "RESAMPLE", "QUICKLOOK", "MAX_SHIFT", "WORKERS",
+                              "TIE_POINTS", "REPORT"]),
         ("sarlign:batch", ["PAIRS", "OUT_DIR", "MATCHER", "TRANSFORM", "WORKERS", "SUMMARY"]),
     ],
 )
@@ -389,3 +390,31 @@ def test_batch_with_a_failed_pair_fails_naming_it(qgis, volkov):
     said = result.stdout + result.stderr
     assert f"1 of 1 pairs failed (every pair's status is in {out_dir / 'batch_summary.csv'})" in said, said
     assert "broken: " in said and "broken.tif" in said, said
+
+
+def test_sentinel_products_register_as_their_plain_pixels_do(qgis, demo_products, tmp_path):
+    """A Sentinel-2 L2A product (its MTD_MSIL2A.xml) and a zipped Sentinel-1 GRD product, given as product
+    files with bands by name, give what the same pixels give as plain GeoTIFF layers."""
+    runs = {
+        "product": [f"REFERENCE_PRODUCT={demo_products.s2_l2a / 'MTD_MSIL2A.xml'}", f"SAR_PRODUCT={demo_products.s1_zip}",
+                    "REFERENCE_BANDS=B04,B03,B02", "SAR_BAND=VV"],
+        "plain": [f"REFERENCE={demo_products.reference_tif}", f"SAR={demo_products.sar_tif}"],
+    }
+    reports = {}
+    for name, parameters in runs.items():
+        output = tmp_path / name / "registered.tif"
+        result = qgis("run", "sarlign:register", "--", *parameters, f"OUTPUT={output}")
+        assert result.returncode == 0, result.stdout + result.stderr
+        reports[name] = json.loads(output.with_suffix(".json").read_text())
+    shifts = [reports[name]["correction"]["shift_px"] for name in runs]
+    assert all(abs(a - b) < 0.5 for a, b in zip(*shifts)), shifts
+    assert reports["product"]["inputs"]["sar"]["product"]["polarization"] == "VV"
+
+
+def test_an_input_given_twice_or_not_at_all_is_a_clear_error(qgis, demo_products, tmp_path):
+    output = f"OUTPUT={tmp_path / 'x.tif'}"
+    both = qgis("run", "sarlign:register", "--", f"REFERENCE={demo_products.reference_tif}",
+                f"REFERENCE_PRODUCT={demo_products.s2_l1c_zip}", f"SAR_PRODUCT={demo_products.s1_zip}", output)
+    assert both.returncode != 0 and "give REFERENCE or REFERENCE_PRODUCT, not both" in both.stdout + both.stderr
+    neither = qgis("run", "sarlign:register", "--", f"REFERENCE={demo_products.reference_tif}", output)
+    assert neither.returncode != 0 and "SAR: give a raster layer, or a product file as SAR_PRODUCT" in neither.stdout + neither.stderr
