@@ -103,6 +103,9 @@ def resolve_input(location: str, role: str, bands: tuple[str, ...] | None, mask_
         found = Input(location, *resolve_item(location, role, bands))
     else:
         kind, metadata_location = _product(location)
+        if (kind, role) in (("S2", "SAR"), ("S1", "reference")):
+            raise InputError(location, f"is a Sentinel-{kind[1]} product given as the {role}: the optical reference "
+                                       "comes first, the SAR second (swap them?)")
         if kind == "S2":
             found = _sentinel2(location, metadata_location, role, bands)
         elif kind == "S1":

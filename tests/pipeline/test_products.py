@@ -259,3 +259,8 @@ def test_products_that_cannot_serve_exit_2_naming_them(sarlign, demo_products, t
         ran = sarlign("register", product, demo_products.s1, "-o", out / "x.tif")
         assert ran.code == 2 and str(product) in ran.stderr and problem in ran.stderr and len(ran.lines) == 1, ran
         assert list(out.iterdir()) == []
+
+
+def test_products_given_the_wrong_way_round_exit_2_saying_so(sarlign, demo_products, tmp_path):
+    ran = sarlign("register", demo_products.s1_zip, demo_products.s2_l2a, "-o", tmp_path / "x.tif")
+    assert ran.code == 2 and "swap them?" in ran.stderr and str(demo_products.s1_zip) in ran.stderr, ran
