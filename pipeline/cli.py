@@ -170,6 +170,8 @@ def _summary(report: dict) -> Table:
     table.add_row("RMSE", f"{q['rmse_px']:.2f} px ({q['rmse_m']:.2f} m); held-out {q['check_rmse_px']:.2f} px")
     t = report["tiles"]
     table.add_row("tiles", f"{t['matched']} matched, {t['screened']} screened, {t['no_match']} unmatched, {t['outside']} outside")
+    if report["structure"]["hint"]:
+        table.add_row("structure", report["structure"]["hint"])
     table.add_row("time", f"{report['timings']['total_s']:.1f} s")
     table.add_row("outputs", "\n".join(report["outputs"].values()))
     return table

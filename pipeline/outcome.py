@@ -8,8 +8,9 @@ from typing import Any
 
 from rasterio.control import GroundControlPoint
 
-from sarlign.georef.fit import GlobalFit, TiePoints
+from sarlign.georef.fit import GlobalFit, TiePoints, residual_vectors_px
 from sarlign.georef.gcps import corrected_gcps
+from sarlign.georef.residual_structure import diagnose
 from sarlign.pipeline.plan import Plan, RegisterOptions
 from sarlign.pipeline.tasks import TileResult, tile_status
 
@@ -31,6 +32,13 @@ class Outcome:
         if not sar.gcps:
             return []
         return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, self.plan.reference.crs)
+
+    @cached_property
+    def structure(self) -> dict[str, Any]:
+        """What the fit leaves behind in its inliers (see :func:`sarlign.georef.residual_structure.diagnose`)."""
+        inliers = self.fit.inliers
+        residuals = residual_vectors_px(self.fit, self.ties)[inliers]
+        return diagnose(self.ties.sar_grid_xy[inliers], self.ties.reference_xy[inliers], residuals, self.fit.kind)
 
     @cached_property
     def tile_rows(self) -> list[dict[str, Any]]:

@@ -116,6 +116,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
             "list": rows,
         },
         "shift_field": _field(outcome),
+        "structure": outcome.structure,
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
     }

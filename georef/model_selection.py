@@ -1,0 +1,56 @@
+"""Which model the tie points support: affine, a global polynomial, or a smooth local field.
+
+Each candidate is fitted with its folds held out (:mod:`sarlign.georef.cross_validation`); the held-out
+errors are compared point by point. The choice is the simplest model (in ``CANDIDATES`` order) that is not
+significantly worse than the best: its held-out RMSE is within ``MARGIN_PX`` of the best's (closer than
+that is no difference a registration would show), or the mean of its squared held-out errors minus the
+best's stays within ``SIGNIFICANCE`` standard errors of that paired difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sarlign.georef.cross_validation import Model, blocked_folds, held_out_errors
+from sarlign.georef.robust import apply, fit_least_squares
+from sarlign.georef.smooth_models import fit_local, fit_polynomial
+
+SIGNIFICANCE = 2.0  # standard errors of the paired difference (one-sided, about 98 %)
+MARGIN_PX = 0.1
+CANDIDATES: dict[str, Callable[[np.ndarray, np.ndarray], Model]] = {
+    "affine": lambda src, dst: (lambda points, m=fit_least_squares(src, dst, "affine"): apply(m, points)),
+    "polynomial2": lambda src, dst: fit_polynomial(src, dst, 2),
+    "polynomial3": lambda src, dst: fit_polynomial(src, dst, 3),
+    "local": fit_local,
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Held-out RMSE (px) of each candidate, the best one, and the simplest as good as the best."""
+
+    held_out_rmse_px: dict[str, float]
+    best: str
+    chosen: str
+
+
+def compare_models(src: np.ndarray, dst: np.ndarray) -> Comparison:
+    """Compare ``CANDIDATES`` on the (N, 2) tie points ``src → dst`` (reference pixels)."""
+    folds = blocked_folds(src)
+    errors = {name: held_out_errors(src, dst, fit, folds) for name, fit in CANDIDATES.items()}
+    usable = {name: e for name, e in errors.items() if not np.isnan(e).any()}
+    rmse = {name: float(np.sqrt(np.mean(e**2))) if name in usable else math.nan for name, e in errors.items()}
+    best = min(usable, key=lambda name: rmse[name])
+    chosen = next(name for name in usable if rmse[name] <= rmse[best] + MARGIN_PX or _as_good(usable[name], usable[best]))
+    return Comparison(rmse, best, chosen)
+
+
+def _as_good(candidate: np.ndarray, best: np.ndarray) -> bool:
+    """Whether ``candidate``'s squared held-out errors are not significantly above ``best``'s."""
+    difference = candidate**2 - best**2
+    standard_error = difference.std(ddof=1) / math.sqrt(len(difference)) if len(difference) > 1 else 0.0
+    return difference.mean() <= SIGNIFICANCE * standard_error
