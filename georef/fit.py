@@ -13,6 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import shapely
@@ -23,7 +24,16 @@ from shapely.geometry import MultiPoint, Polygon
 
 from sarlign.coords import map_points, metres_per_pixel
 from sarlign.errors import FitRefusedError
+from sarlign.georef.cross_validation import Model
+from sarlign.georef.model_selection import CANDIDATES, compare_models
 from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
+
+# What ``--transform`` may ask for: one affine or a translation (the default family), a global polynomial
+# of order 2 or 3, a smooth local field over the affine (see georef.smooth_models), or ``auto``: the
+# simplest of affine, polynomials and local field that predicts held-out tie points as well as the best
+# (see georef.model_selection).
+TransformKind = Literal["affine", "translation", "polynomial2", "polynomial3", "local", "auto"]
+RICHER = ("polynomial2", "polynomial3", "local")
 
 
 @dataclass(frozen=True)
@@ -98,27 +108,44 @@ class Correction:
 
 @dataclass(frozen=True)
 class GlobalFit:
-    """The outcome of the georef stage."""
+    """The outcome of the georef stage.
 
-    kind: ModelKind
+    ``kind`` is the model fitted (``auto`` resolved to its choice). ``model`` is the affine, or for a
+    richer model its affine part (the correction's readable figures come from it); ``field`` is the
+    richer model itself, and then the SAR gets GCPs instead of a geotransform.
+    """
+
+    kind: str
     model: np.ndarray  # (2, 3), sar_grid_xy -> reference_xy, reference-grid pixels
     inliers: np.ndarray  # (N,) bool
     residuals_px: np.ndarray  # (N,)
     quality: Quality
     correction: Correction
-    new_transform: Affine | None  # None for a SAR georeferenced by GCPs (see georef.gcps)
+    new_transform: Affine | None  # None for a SAR georeferenced by GCPs (see georef.gcps) or a richer model
     refusals: list[str] = field(default_factory=list)
+    field: Model | None = None  # polynomial or local model, sar_grid_xy -> reference_xy, reference pixels
+    selection: dict[str, Any] | None = None  # with auto: each candidate's held-out RMSE, the best, the choice
+
+    def predict(self, sar_grid_xy: np.ndarray) -> np.ndarray:
+        """Where the fit puts (N, 2) SAR-grid points on the reference grid (pixels)."""
+        return self.field(sar_grid_xy) if self.field is not None else apply(self.model, sar_grid_xy)
 
 
 def residual_vectors_px(fit: GlobalFit, ties: TiePoints) -> np.ndarray:
     """(N, 2) residual vectors of the tie points the fit was made from: the fit's prediction
     ``model(sar_grid_xy)`` minus the truth ``reference_xy``, in reference-grid pixels (x right, y down).
     Their lengths are ``fit.residuals_px``."""
-    return apply(fit.model, ties.sar_grid_xy) - ties.reference_xy
+    return fit.predict(ties.sar_grid_xy) - ties.reference_xy
 
 
-def _cross_validated_rmse(src: np.ndarray, dst: np.ndarray, kind: ModelKind, folds: int = 5, seed: int = 0) -> float:
-    """RMSE of each inlier predicted by a model fitted without it (k-fold hold-out), pixels."""
+def _least_squares(kind: ModelKind) -> Callable[[np.ndarray, np.ndarray], Model]:
+    return lambda src, dst: (lambda points, m=fit_least_squares(src, dst, kind): apply(m, points))
+
+
+def _cross_validated_rmse(
+    src: np.ndarray, dst: np.ndarray, fit: Callable[[np.ndarray, np.ndarray], Model], folds: int = 5, seed: int = 0
+) -> float:
+    """RMSE of each inlier predicted by a model ``fit`` without it (random k-fold hold-out), pixels."""
     order = np.random.default_rng(seed).permutation(len(src))
     errors = []
     for k in range(folds):
@@ -126,9 +153,41 @@ def _cross_validated_rmse(src: np.ndarray, dst: np.ndarray, kind: ModelKind, fol
         kept = np.setdiff1d(order, held)
         if len(held) == 0 or len(kept) < 3:
             continue
-        model = fit_least_squares(src[kept], dst[kept], kind)
-        errors.append(np.linalg.norm(apply(model, src[held]) - dst[held], axis=1))
+        try:
+            model = fit(src[kept], dst[kept])
+        except ValueError:  # too few points left for a polynomial
+            continue
+        errors.append(np.linalg.norm(model(src[held]) - dst[held], axis=1))
     return float(np.sqrt(np.mean(np.concatenate(errors) ** 2))) if errors else math.nan
+
+
+def _richer_fit(
+    ties: TiePoints, inliers: np.ndarray, kind: TransformKind, threshold: float
+) -> tuple[str, Model | None, dict[str, Any] | None, np.ndarray]:
+    """(the model's name, the richer model or None for the affine, auto's selection, residuals (N,)).
+
+    The richer model is fitted to the affine's inliers, then once more to the points within ``threshold``
+    of it: distortion the affine could not follow may have left good tie points out.
+
+    Raises:
+        FitRefusedError: too few inliers for the model asked for.
+    """
+    src, dst = ties.sar_grid_xy, ties.reference_xy
+    name, selection = kind, None
+    if kind == "auto":
+        comparison = compare_models(src[inliers], dst[inliers])
+        name = comparison.chosen
+        selection = {"held_out_rmse_px": comparison.held_out_rmse_px, "best": comparison.best, "chosen": name}
+    if name == "affine":
+        return name, None, selection, np.full(len(src), np.nan)
+    fit = CANDIDATES[name]
+    try:
+        model = fit(src[inliers], dst[inliers])
+        near = np.linalg.norm(model(src) - dst, axis=1) < threshold
+        model = fit(src[near], dst[near])
+    except ValueError as error:
+        raise FitRefusedError(f"the fit is not trustworthy: {error}", {"refusals": [str(error)]}) from None
+    return name, model, selection, np.linalg.norm(model(src) - dst, axis=1)
 
 
 def _occupied_cells(points: np.ndarray, bounds: tuple[float, float, float, float]) -> int:
@@ -207,33 +266,44 @@ def fit_global(
     reference_crs: CRS,
     sar_transform: Affine | None,
     sar_crs: CRS,
-    kind: ModelKind = "affine",
+    kind: TransformKind = "affine",
     gates: FitGates = FitGates(),
     seed: int = 0,
 ) -> GlobalFit:
     """Robust global fit with quality gates.
 
+    A robust affine (or translation) first; for a richer ``kind`` that model is then fitted to its inliers
+    (see :func:`_richer_fit`), and the gates apply to it, its geometry figures to its affine part.
+
     Args:
         overlap_px: the footprints' overlap in reference-grid pixels (for the spread figures).
-        sar_transform: the SAR's geotransform, refitted as ``new_transform``; None for a SAR georeferenced
-            by GCPs, whose GCPs are corrected with ``correction.matrix`` instead.
+        sar_transform: the SAR's geotransform, refitted as ``new_transform`` (affine and translation fits);
+            None for a SAR georeferenced by GCPs, whose GCPs are corrected with ``correction.matrix``.
     Raises:
         FitRefusedError: the fit fails a gate; the message lists every failed gate.
     """
-    minimum = max(gates.min_inliers, MINIMAL_SAMPLE[kind] + 1)
+    robust_kind: ModelKind = "translation" if kind == "translation" else "affine"
+    minimum = max(gates.min_inliers, MINIMAL_SAMPLE[robust_kind] + 1)
     if len(ties) < minimum:
         raise FitRefusedError(
             f"only {len(ties)} tie points were found; at least {minimum} are needed",
             {"gates": dataclasses.asdict(gates), "refusals": [f"{len(ties)} tie points < {minimum}"]},
         )
-    robust = msac(ties.sar_grid_xy, ties.reference_xy, kind, gates.inlier_threshold_px, seed=seed, weights=ties.score)
-    inl = robust.inliers
+    robust = msac(ties.sar_grid_xy, ties.reference_xy, robust_kind, gates.inlier_threshold_px, seed=seed,
+                  weights=ties.score)
+    inl, residuals, affine, fitted = robust.inliers, robust.residuals, robust.model, robust_kind
+    model, selection, fitter = None, None, _least_squares(robust_kind)
+    if kind in (*RICHER, "auto") and inl.sum() >= minimum:
+        fitted, model, selection, richer_residuals = _richer_fit(ties, inl, kind, gates.inlier_threshold_px)
+        if model is not None:
+            residuals, inl, fitter = richer_residuals, richer_residuals < gates.inlier_threshold_px, CANDIDATES[fitted]
+            affine = fit_least_squares(ties.sar_grid_xy[inl], ties.reference_xy[inl], "affine")
     src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
     centre = shapely.centroid(overlap_px)
     pixel_metres = metres_per_pixel(reference_transform, reference_crs, (centre.x, centre.y))
     pixel_m = sum(pixel_metres) / 2
-    rmse = float(np.sqrt(np.mean(robust.residuals[inl] ** 2))) if inl.any() else math.nan
-    check = _cross_validated_rmse(src, dst, kind, seed=seed) if inl.sum() >= 10 else math.nan
+    rmse = float(np.sqrt(np.mean(residuals[inl] ** 2))) if inl.any() else math.nan
+    check = _cross_validated_rmse(src, dst, fitter, seed=seed) if inl.sum() >= 10 else math.nan
     hull = MultiPoint(dst).convex_hull if inl.sum() >= 3 else Polygon()
     spread = float(hull.area / overlap_px.area) if overlap_px.area > 0 else 0.0
     cells = _occupied_cells(dst, overlap_px.bounds) if inl.any() else 0
@@ -249,9 +319,10 @@ def fit_global(
         spread=spread,
         cells=cells,
     )
-    correction = _correction(robust.model, reference_transform, pixel_metres, (centre.x, centre.y))
-    largest_shift = float(np.abs(apply(robust.model, src) - src).max()) if inl.any() else 0.0
-    refusals = _refusals(quality, gates, kind) + _geometry_refusals(correction, largest_shift, gates)
+    correction = _correction(affine, reference_transform, pixel_metres, (centre.x, centre.y))
+    predicted = model(src) if model is not None else apply(affine, src)
+    largest_shift = float(np.abs(predicted - src).max()) if inl.any() else 0.0
+    refusals = _refusals(quality, gates, robust_kind) + _geometry_refusals(correction, largest_shift, gates)
     if refusals:
         raise FitRefusedError(
             "the fit is not trustworthy: " + "; ".join(refusals),
@@ -266,19 +337,21 @@ def fit_global(
                     "largest_shift_px": largest_shift,
                 },
                 "inliers": inl.tolist(),
-                "residuals_px": robust.residuals.tolist(),
+                "residuals_px": residuals.tolist(),
             },
         )
     return GlobalFit(
-        kind=kind,
-        model=robust.model,
+        kind=fitted,
+        model=affine,
         inliers=inl,
-        residuals_px=robust.residuals,
+        residuals_px=residuals,
         quality=quality,
         correction=correction,
         new_transform=None
-        if sar_transform is None
-        else new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, kind),
+        if sar_transform is None or model is not None
+        else new_sar_transform(src, dst, reference_transform, reference_crs, sar_transform, sar_crs, robust_kind),
+        field=model,
+        selection=selection,
     )
 
 

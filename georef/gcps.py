@@ -15,6 +15,24 @@ from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 
 from sarlign.coords import map_points
+from sarlign.georef.cross_validation import Model
+
+GCP_GRID = 33  # nodes per side of the GCP grid that carries a richer model (32 cells of a scene)
+# How GDAL must read an output's GCPs to follow the model they carry: warp/transformer options (as
+# rasterio's reproject passes them on) and the words the report and README use. A richer model fades to
+# the affine beyond its support (georef.smooth_models), which no GCP polynomial follows: its dense grid is
+# read by a thin-plate spline. Other outputs' GCPs (a GRD's own grid, moved by an affine) are read by
+# GDAL's default GCP polynomial.
+TPS_TRANSFORMER: tuple[dict[str, object], str] = ({"SRC_METHOD": "GCP_TPS"}, "thin-plate spline through the GCPs (gdalwarp -tps)")
+GCP_TRANSFORMERS: dict[str, tuple[dict[str, object], str]] = {
+    "polynomial2": TPS_TRANSFORMER, "polynomial3": TPS_TRANSFORMER, "local": TPS_TRANSFORMER,
+}
+DEFAULT_TRANSFORMER: tuple[dict[str, object], str] = ({}, "GDAL's default GCP polynomial (gdalwarp without -order or -tps)")
+
+
+def gcp_transformer(kind: str) -> tuple[dict[str, object], str]:
+    """(warp options, description) of the transformer that reads the GCPs of a ``kind`` fit's output."""
+    return GCP_TRANSFORMERS.get(kind, DEFAULT_TRANSFORMER)
 
 
 def corrected_gcps(
@@ -29,4 +47,34 @@ def corrected_gcps(
     return [
         GroundControlPoint(row=g.row, col=g.col, x=float(gx), y=float(gy), z=g.z, id=g.id, info=g.info)
         for g, gx, gy in zip(gcps, x, y)
+    ]
+
+
+def field_gcps(
+    pixel_to_map: Model,
+    sar_crs: CRS,
+    size: tuple[int, int],
+    predict: Model,
+    reference_transform: Affine,
+    reference_crs: CRS,
+    nodes: int = GCP_GRID,
+) -> list[GroundControlPoint]:
+    """GCPs on a ``nodes`` × ``nodes`` grid over a SAR of ``size`` (width, height) pixels, edges included
+    (pixel corners at integers): each says where its pixel truly lies, in ``reference_crs``.
+
+    A pixel's path: its position in the SAR's own georeferencing (``pixel_to_map``, in ``sar_crs``: its
+    geotransform or GCP polynomial), the reference grid's pixels, ``predict`` (the fitted model, SAR grid →
+    reference pixels), the reference CRS through ``reference_transform``.
+    """
+    width, height = size
+    cols, rows = np.meshgrid(np.linspace(0, width, nodes), np.linspace(0, height, nodes))
+    pixels = np.column_stack([cols.ravel(), rows.ravel()])
+    seen = pixel_to_map(pixels)
+    if CRS.from_user_input(sar_crs) != CRS.from_user_input(reference_crs):
+        to_reference = Transformer.from_crs(sar_crs, reference_crs, always_xy=True)
+        seen = np.column_stack(to_reference.transform(seen[:, 0], seen[:, 1]))
+    true = map_points(reference_transform, predict(map_points(~reference_transform, seen)))
+    return [
+        GroundControlPoint(row=float(r), col=float(c), x=float(x), y=float(y), z=0.0, id=str(i + 1))
+        for i, ((c, r), (x, y)) in enumerate(zip(pixels, true))
     ]

@@ -177,12 +177,13 @@ def write_resampled_cog(
     values: SarValues,
     resampling: Resampling = Resampling.bilinear,
     creation_options: CreationOptions = (),
+    transformer: dict[str, object] | None = None,
 ) -> None:
     """Warp ``source`` onto ``grid`` with ``resampling`` and write it as a COG with overviews averaged in
     linear power for ``values``.
 
     ``source`` may be georeferenced by a geotransform or by GCPs (GDAL's warper then uses their
-    polynomial). ``average`` averages linear power, as the overviews do: a dB or amplitude source is
+    polynomial, or what ``transformer`` asks for: see :data:`sarlign.georef.gcps.GCP_TRANSFORMERS`). ``average`` averages linear power, as the overviews do: a dB or amplitude source is
     converted to float32 power first and the average converted back to its scale and dtype (two more
     streaming passes, and a float32 copy of the source on disk). The warp streams, chunk by chunk, into
     temporary GeoTIFFs beside ``destination``.
@@ -193,16 +194,20 @@ def write_resampled_cog(
             dtype, nodata = src.dtypes[0], src.nodata if src.nodata is not None else 0
         if resampling == Resampling.average and values != "power":
             write_linear_power(str(source), work / "power.tif", values)
-            _warp(work / "power.tif", grid, work / "warped_power.tif", resampling, math.nan)
+            _warp(work / "power.tif", grid, work / "warped_power.tif", resampling, math.nan, transformer)
             warped = work / "warped.tif"
             write_stored_scale(str(work / "warped_power.tif"), warped, values, dtype, nodata)
         else:
-            warped = _warp(source, grid, work / "warped.tif", resampling, nodata)
+            warped = _warp(source, grid, work / "warped.tif", resampling, nodata, transformer)
         write_regeoreferenced_cog(str(warped), grid.transform, destination, values, creation_options)
 
 
-def _warp(source: Path, grid: OutputGrid, destination: Path, resampling: Resampling, nodata: float) -> Path:
-    """Every band of ``source`` warped onto ``grid`` into a tiled GeoTIFF of its dtype."""
+def _warp(
+    source: Path, grid: OutputGrid, destination: Path, resampling: Resampling, nodata: float,
+    transformer: dict[str, object] | None = None,
+) -> Path:
+    """Every band of ``source`` warped onto ``grid`` (through ``transformer``'s GCP method, if given) into a
+    tiled GeoTIFF of its dtype."""
     with rasterio.open(source) as src:
         profile = dict(
             driver="GTiff", width=grid.width, height=grid.height, count=src.count, dtype=src.dtypes[0], crs=grid.crs,
@@ -212,7 +217,7 @@ def _warp(source: Path, grid: OutputGrid, destination: Path, resampling: Resampl
         with rasterio.open(destination, "w", **profile) as dst:
             dst.descriptions = src.descriptions
             reproject(rasterio.band(src, src.indexes), rasterio.band(dst, dst.indexes), resampling=resampling,
-                      src_nodata=src.nodata, dst_nodata=nodata)
+                      src_nodata=src.nodata, dst_nodata=nodata, **(transformer or {}))
     return destination
 
 

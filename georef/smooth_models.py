@@ -4,28 +4,36 @@ Every model maps (N, 2) points ``src`` → (N, 2) ``dst``, both in reference-gri
 pixel corners at integers), as the global affine does (``sar_grid_xy → reference_xy``, see
 :mod:`sarlign.georef.fit`).
 
-- :class:`PolynomialModel`: x' and y' each a polynomial of total degree 2 or 3 in (x, y), fitted by least
-  squares on coordinates centred and scaled to about [-1, 1] (for conditioning).
-- :class:`LocalModel`: the affine plus a smooth field of its residuals — a thin-plate spline with
-  smoothing (scipy's ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation
-  among ``SMOOTHING`` — faded out beyond the tie points' support, so that far from any tie point the
-  model is the affine and never extrapolates a bump. The support is where a tie point lies within
-  ``REACH_SPACINGS`` typical tie-point spacings; the field fades to zero (smoothstep) over as much again.
+- a global polynomial (:class:`PolynomialModel`): x' and y' each a polynomial of total degree 2 or 3 in
+  (x, y), fitted by least squares on coordinates centred and scaled to about [-1, 1] (for conditioning);
+- a smooth local field: the affine plus a thin-plate spline of its residuals, with smoothing (scipy's
+  ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation among ``SMOOTHING``.
+
+Both are used as a :class:`SupportedModel`: the model inside the tie points' support, the affine far from
+it, so that neither a polynomial nor a spline extrapolates a bend where no tie point says so. The support
+is the tie points' convex hull: inside it the model interpolates across gaps (water, screened tiles);
+beyond it what the model adds to the affine fades to zero (smoothstep) over ``REACH_SPACINGS`` median
+tie-point spacings or ``REACH_SHARE`` of the hull's larger side, whichever is longer (a fade that gentle
+is followed by the 33 × 33 GCP grid the output carries, see georef.gcps).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from scipy.interpolate import RBFInterpolator
 from scipy.spatial import cKDTree
+from shapely.geometry import MultiPoint, Polygon
 
 from sarlign.georef.cross_validation import blocked_folds, held_out_errors
 from sarlign.georef.robust import apply, fit_least_squares
 
 SMOOTHING = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # thin-plate spline smoothing on unit-scaled coordinates
-REACH_SPACINGS = 2.0  # full field within this many median tie-point spacings of a tie point
+REACH_SPACINGS = 4.0  # beyond the tie points' hull the field fades out over this many median spacings,
+REACH_SHARE = 0.15  # or this share of the hull's larger side if longer
 MIN_POINTS_PER_TERM = 3  # a polynomial needs this many points per coefficient to be fitted at all
 
 
@@ -76,47 +84,57 @@ def fit_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> PolynomialMo
 
 
 def _fade(distance: np.ndarray, reach: float) -> np.ndarray:
-    """1 within ``reach`` px of a tie point, 0 beyond twice that, a smoothstep between."""
-    t = np.clip((distance - reach) / reach, 0.0, 1.0)
+    """1 at distance 0 (inside the support), 0 from ``reach`` px on, a smoothstep between."""
+    t = np.clip(distance / reach, 0.0, 1.0)
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
 @dataclass(frozen=True)
-class LocalModel:
-    """The affine ``affine`` (2, 3) plus the thin-plate spline ``field`` of its residuals (on unit-scaled
-    coordinates), faded out beyond ``reach`` px of the tie points in ``support``."""
+class SupportedModel:
+    """``inner`` (a model, (N, 2) → (N, 2)) inside ``support`` (the tie points' convex hull, pixels), the
+    affine ``affine`` (2, 3) from ``reach`` px beyond it, faded between."""
 
+    name: str
     affine: np.ndarray
-    field: RBFInterpolator
-    centre: np.ndarray
-    scale: float
-    support: cKDTree
+    inner: Callable[[np.ndarray], np.ndarray]
+    support: Polygon
     reach: float
-    smoothing: float
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, float)
-        distance, _ = self.support.query(points)
-        correction = self.field((points - self.centre) / self.scale)
-        return apply(self.affine, points) + _fade(distance, self.reach)[:, None] * correction
+        base = apply(self.affine, points)
+        distance = shapely.distance(self.support, shapely.points(points))  # 0 inside the hull
+        return base + _fade(distance, self.reach)[:, None] * (self.inner(points) - base)
 
     def displacement(self, points: np.ndarray) -> np.ndarray:
         """(N, 2) what the model adds to the affine at ``points``, pixels."""
         return self(points) - apply(self.affine, points)
 
 
-def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) -> LocalModel:
-    """The affine of ``src → dst`` plus a smoothed thin-plate spline of its residuals; ``smoothing`` None:
-    chosen among ``SMOOTHING`` by spatially blocked cross-validation on these points."""
+def _supported(name: str, src: np.ndarray, dst: np.ndarray, inner: Callable[[np.ndarray], np.ndarray]) -> SupportedModel:
+    spacing = float(np.median(cKDTree(src).query(src, k=2)[0][:, 1])) if len(src) > 1 else 1.0
+    extent = float(np.ptp(src, axis=0).max())
+    affine = fit_least_squares(src, dst, "affine")
+    reach = max(REACH_SPACINGS * spacing, REACH_SHARE * extent, 1.0)
+    return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach)
+
+
+def fit_supported_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> SupportedModel:
+    """A polynomial of total degree ``order`` (see :func:`fit_polynomial`) within the tie points' support."""
+    return _supported(f"polynomial{order}", src, dst, fit_polynomial(src, dst, order))
+
+
+def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) -> SupportedModel:
+    """The affine of ``src → dst`` plus a smoothed thin-plate spline of its residuals, within the tie
+    points' support; ``smoothing`` None: chosen among ``SMOOTHING`` by spatially blocked cross-validation
+    on these points."""
     if smoothing is None:
         smoothing = _chosen_smoothing(src, dst)
     affine = fit_least_squares(src, dst, "affine")
     centre, scale = _normaliser(src)
     field = RBFInterpolator((src - centre) / scale, dst - apply(affine, src), kernel="thin_plate_spline",
                             smoothing=smoothing)
-    support = cKDTree(src)
-    spacing = float(np.median(support.query(src, k=2)[0][:, 1])) if len(src) > 1 else 1.0
-    return LocalModel(affine, field, centre, scale, support, REACH_SPACINGS * spacing, smoothing)
+    return _supported("local", src, dst, lambda points: apply(affine, points) + field((points - centre) / scale))
 
 
 def _chosen_smoothing(src: np.ndarray, dst: np.ndarray) -> float:

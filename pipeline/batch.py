@@ -23,7 +23,7 @@ import rasterio
 from distributed import Client
 
 from sarlign.errors import InputError, OptionError, SarlignError
-from sarlign.georef.robust import ModelKind
+from sarlign.georef.fit import TransformKind
 from sarlign.georef.staging import remove_stale_temporaries, staged
 from sarlign.locations import display_name, resolved
 from sarlign.models import registry
@@ -59,7 +59,7 @@ def _matcher(text: str) -> str:
 # Per-pair columns that override the batch's options (an empty cell keeps the batch's value).
 PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
     "matcher": _matcher,
-    "transform": _choice(*get_args(ModelKind)),
+    "transform": _choice(*get_args(TransformKind)),
     "reference_bands": band_selectors,
     "sar_band": str.strip,
     "sar_scale": _choice(*get_args(SarScale)),

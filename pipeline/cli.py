@@ -180,7 +180,7 @@ def _summary(report: dict) -> Table:
 # Options shared by `register` and `batch`.
 MATCHER = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`).")
 MATCHER_SETTINGS = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128.")
-TRANSFORM = typer.Option("affine", "--transform", help="Global model: affine or translation.")
+TRANSFORM = typer.Option("affine", "--transform", help="The model fitted: affine, translation, polynomial2, polynomial3, local (a smooth field over the affine, faded to it beyond the tie points) or auto (the simplest that predicts held-out tie points as well as the best). The richer models give the SAR a grid of GCPs instead of a geotransform; --resample warps through the model itself.")
 SEARCH_BUDGET = typer.Option(RegisterOptions.search_budget, "--search-budget", help="Most local searches over the whole scene: on large scenes the matcher searches fewer places per tile (never sparser than templates side by side). 0: full density everywhere.")
 SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: start a local cluster).")
 WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")

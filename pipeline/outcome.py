@@ -7,9 +7,10 @@ from functools import cached_property
 from typing import Any
 
 from rasterio.control import GroundControlPoint
+from rasterio.crs import CRS
 
 from sarlign.georef.fit import GlobalFit, TiePoints, residual_vectors_px
-from sarlign.georef.gcps import corrected_gcps
+from sarlign.georef.gcps import corrected_gcps, field_gcps
 from sarlign.georef.residual_structure import diagnose
 from sarlign.pipeline.plan import Plan, RegisterOptions
 from sarlign.pipeline.tasks import TileResult, tile_status
@@ -27,11 +28,20 @@ class Outcome:
 
     @cached_property
     def new_gcps(self) -> list[GroundControlPoint]:
-        """The SAR's GCPs moved by the correction (empty unless the SAR is georeferenced by GCPs)."""
-        sar = self.plan.sar
+        """The output's GCPs, in ``new_gcps_crs``: for a richer model a grid carrying it; else the SAR's
+        own GCPs moved by the correction (empty unless the SAR is georeferenced by GCPs)."""
+        sar, reference = self.plan.sar, self.plan.reference
+        if self.fit.field is not None:
+            return field_gcps(sar.pixel_to_map, sar.crs, (sar.width, sar.height), self.fit.field, reference.transform,
+                              reference.crs)
         if not sar.gcps:
             return []
-        return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, self.plan.reference.crs)
+        return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, reference.crs)
+
+    @property
+    def new_gcps_crs(self) -> CRS:
+        """The CRS of ``new_gcps``: the reference's for a richer model, the SAR's GCPs' otherwise."""
+        return self.plan.reference.crs if self.fit.field is not None else self.plan.sar.crs
 
     @cached_property
     def structure(self) -> dict[str, Any]:

@@ -14,9 +14,8 @@ from shapely.geometry import Polygon
 from sarlign.coords import map_points
 from sarlign.errors import InputError, OptionError
 from sarlign.georef.calibration import Calibration, CalibrationLut, read_lut
-from sarlign.georef.fit import FitGates
+from sarlign.georef.fit import FitGates, TransformKind
 from sarlign.georef.raster_out import check_creation_options
-from sarlign.georef.robust import ModelKind
 from sarlign.models import registry
 from sarlign.models.base import Matcher
 from sarlign.tiling.grid import Tile, overlap_window, tile_grid
@@ -50,7 +49,7 @@ class RegisterOptions:
     matcher: str = "cfog"
     matcher_options: tuple[tuple[str, object], ...] = ()
     verify: bool = False  # drop tie points the patch verifier rejects, before the global fit
-    transform: ModelKind = "affine"
+    transform: TransformKind = "affine"
     tile_size: int = 512
     tile_overlap: int = 0
     max_shift: int = 40  # reference-grid pixels
@@ -151,8 +150,8 @@ def check_options(options: RegisterOptions) -> None:
              f"must be 0 to 1, got {options.screening.min_valid_fraction}")
     _require(options.screening.min_structure >= 0, "--min-structure", f"must be ≥ 0, got {options.screening.min_structure}")
     _require(options.device in ("auto", "cpu", "cuda"), "--device", f"must be auto, cpu or cuda, got {options.device!r}")
-    _require(options.transform in get_args(ModelKind), "--transform",
-             f"must be {' or '.join(get_args(ModelKind))}, got {options.transform!r}")
+    _require(options.transform in get_args(TransformKind), "--transform",
+             f"must be one of {', '.join(get_args(TransformKind))}, got {options.transform!r}")
     _require(options.sar_scale in get_args(SarScale), "--sar-scale",
              f"must be {', '.join(get_args(SarScale))}, got {options.sar_scale!r}")
     _check_output_options(options)

@@ -40,6 +40,7 @@ from rasterio.windows import Window
 from scipy.ndimage import gaussian_gradient_magnitude
 
 from sarlign.georef.fit import GlobalFit, residual_vectors_px
+from sarlign.georef.gcps import gcp_transformer
 from sarlign.georef.styles import arrow_exaggeration
 from sarlign.locations import display_name
 from sarlign.pipeline.outcome import Outcome
@@ -111,14 +112,16 @@ def read_reference(source: RasterSource, view: View) -> np.ma.MaskedArray:
     return _grey(data, source)
 
 
-def read_sar(path: str | Path, source: RasterSource, grid: ReferenceGrid) -> np.ma.MaskedArray:
+def read_sar(
+    path: str | Path, source: RasterSource, grid: ReferenceGrid, transformer: dict[str, object] | None = None
+) -> np.ma.MaskedArray:
     """The bands ``source`` names of the raster at ``path`` (the input SAR or the output raster, which has the
-    same bands), warped onto ``grid`` through the file's own georeferencing (averaging): grey (H, W) in [0, 1],
-    masked where it has no data or does not reach."""
+    same bands), warped onto ``grid`` through the file's own georeferencing (averaging; GCPs read as
+    ``transformer`` says): grey (H, W) in [0, 1], masked where it has no data or does not reach."""
     with rasterio.open(path) as src:
         data = warp_onto_grid(
             src, list(source.bands), CRS.from_wkt(grid.crs_wkt), grid.transform, (grid.height, grid.width),
-            source.nodata, Resampling.average,
+            source.nodata, Resampling.average, transformer,
         )
     return _grey(data, source)
 
@@ -137,7 +140,8 @@ class Scene:
 def read_scene(outcome: Outcome, raster_path: Path, view: View) -> Scene:
     """``view`` of the reference, of the input SAR and of the output raster at ``raster_path``."""
     plan = outcome.plan
-    before, after = (read_sar(path, plan.sar_source, view.grid) for path in (plan.sar.path, raster_path))
+    before = read_sar(plan.sar.path, plan.sar_source, view.grid)
+    after = read_sar(raster_path, plan.sar_source, view.grid, gcp_transformer(outcome.fit.kind)[0])
     return Scene(view, read_reference(plan.reference_source, view), before, after)
 
 

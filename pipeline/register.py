@@ -21,6 +21,7 @@ from sarlign.coords import map_points, map_vectors
 from sarlign.errors import FitRefusedError
 from sarlign.georef.calibration import write_calibrated
 from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
+from sarlign.georef.gcps import gcp_transformer
 from sarlign.georef.overviews import SarValues, sar_values
 from sarlign.georef.points_file import write_points_file
 from sarlign.georef.raster_out import (
@@ -118,7 +119,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
                 options.target_resolution,
             )
             write_resampled_cog(temp["raster"], grid, temp["resampled"], values, Resampling[options.resampling],
-                                options.creation_options)
+                                options.creation_options, gcp_transformer(outcome.fit.kind)[0])
         if options.quicklook:
             # Imported here: matplotlib costs a third of a second, and only --quicklook runs need it.
             from sarlign.pipeline.quicklook import write_quicklooks
@@ -163,7 +164,7 @@ def _new_georeference(outcome: Outcome) -> Georeference:
     """The SAR's corrected georeferencing: its refitted geotransform, or its GCPs moved by the correction."""
     if outcome.fit.new_transform is not None:
         return outcome.fit.new_transform
-    return GcpGeoreference(tuple(outcome.new_gcps), outcome.plan.sar.crs)
+    return GcpGeoreference(tuple(outcome.new_gcps), outcome.new_gcps_crs)
 
 
 def _write_geopackage(outcome: Outcome, path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import sarlign
+from sarlign.georef.gcps import gcp_transformer
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.outputs import OutputPaths
 from sarlign.pipeline.shift_field import shift_field
@@ -96,6 +97,7 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},
         "outputs": {k: str(v) for k, v in outputs.wanted(options.resample, options.quicklook).items()},
         "transform": fit.kind,
+        "transform_selection": fit.selection,
         "correction": {
             "shift_m": list(c.shift_m),
             "shift_px": list(c.shift_px),
@@ -128,17 +130,20 @@ def gcp_rows(gcps: list) -> list[list[float]]:
 
 
 def _georeferencing(outcome: Outcome) -> dict[str, Any]:
-    """The SAR's georeferencing before and after: its geotransform, or for a SAR georeferenced by GCPs its
-    GCPs as [pixel (column), line (row), x, y, z] rows in the GCPs' CRS (``old``/``new`` are then null)."""
+    """The SAR's georeferencing before and after: its geotransform, or GCPs as [pixel (column), line (row),
+    x, y, z] rows — a GCP-only SAR's own before and after, or after a richer model a grid of GCPs carrying
+    it (in the reference CRS) — with the transformer GDAL must read them with (``gcp_transformer``)."""
     sar, fit = outcome.plan.sar, outcome.fit
-    if sar.transform is None:
-        return {
-            "crs": sar.crs.to_string(),
-            "old": None,
-            "new": None,
-            "gcps": {"old": gcp_rows(list(sar.gcps)), "new": gcp_rows(outcome.new_gcps)},
-        }
-    return {"crs": sar.crs.to_string(), "old": list(sar.transform.to_gdal()), "new": list(fit.new_transform.to_gdal())}
+    old = list(sar.transform.to_gdal()) if sar.transform is not None else None
+    if fit.new_transform is not None:
+        return {"crs": sar.crs.to_string(), "old": old, "new": list(fit.new_transform.to_gdal())}
+    return {
+        "crs": outcome.new_gcps_crs.to_string(),
+        "old": old,
+        "new": None,
+        "gcps": {"old": gcp_rows(list(sar.gcps)), "new": gcp_rows(outcome.new_gcps)},
+        "gcp_transformer": gcp_transformer(fit.kind)[1],
+    }
 
 
 def jsonable(value: Any) -> Any:

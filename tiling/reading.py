@@ -88,9 +88,11 @@ def warp_onto_grid(
     shape: tuple[int, int],
     nodata: float | None,
     resampling: Resampling = Resampling.bilinear,
+    transformer: dict[str, object] | None = None,
 ) -> np.ma.MaskedArray:
     """Warp ``bands`` of ``src`` onto the grid (crs, transform, shape=(H, W)) with GDAL's warper, through
-    the file's own georeferencing (a geotransform, or GCPs), reading only the source pixels needed.
+    the file's own georeferencing (a geotransform, or GCPs read by GDAL's GCP polynomial or as
+    ``transformer``'s options say, e.g. ``SRC_METHOD=GCP_TPS``), reading only the source pixels needed.
 
     Returns (B, H, W) float32, masked where the source has no data (outside its extent, or ``nodata``).
     """
@@ -103,6 +105,7 @@ def warp_onto_grid(
         dst_crs=crs,
         dst_nodata=np.nan,
         resampling=resampling,
+        **(transformer or {}),
     )
     return np.ma.masked_invalid(out)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sarlign.georef.robust import apply
-from sarlign.georef.smooth_models import fit_local, fit_polynomial
+from sarlign.georef.smooth_models import fit_local, fit_polynomial, fit_supported_polynomial
 
 AFFINE = np.array([[1.002, 0.001, 12.0], [-0.0015, 0.998, -7.0]])
 
@@ -49,3 +49,14 @@ def test_far_from_every_tie_point_the_local_model_is_its_affine(noisy_ties):
     far = np.array([[-3000.0, 500.0], [5000.0, 5000.0], [500.0, -2500.0]])
     np.testing.assert_array_equal(model(far), apply(model.affine, far))
     assert np.abs(model.displacement(src)).max() > 2  # while at the tie points the field is there
+
+
+def test_a_polynomial_does_not_extrapolate_beyond_the_tie_points_either(noisy_ties):
+    """Tie points over the left half only: within it the order-3 polynomial, far to the right the affine."""
+    src, dst = noisy_ties
+    left = src[:, 0] < 500
+    model = fit_supported_polynomial(src[left], dst[left], 3)
+    far = np.array([[2500.0, 500.0], [3000.0, 100.0]])
+    np.testing.assert_array_equal(model(far), apply(model.affine, far))
+    inside = src[left][:20]
+    np.testing.assert_allclose(model(inside), fit_polynomial(src[left], dst[left], 3)(inside))

@@ -241,7 +241,7 @@ def test_output_onto_an_input_exits_2(tmp_path, small_reference, write_raster):
 
 def test_usage_errors_exit_2(tmp_path, small_reference):
     result = _register(small_reference, small_reference, "-o", tmp_path / "x.tif", "--transform", "projective")
-    assert result.exit_code == 2 and "affine or translation" in result.output
+    assert result.exit_code == 2 and "affine, translation, polynomial2" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.tif"]
 
 
