@@ -28,11 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import GCPTransformer
 from scipy.ndimage import map_coordinates
 
-from sarlign.coords import map_points
-from sarlign.pipeline.eval_measure import window_residuals
+from sarlign.pipeline.eval_measure import checkpoint_residuals, output_pixel_to_map, window_residuals
 from sarlign.pipeline.evaluate import ROSENHEIM, ROSENHEIM_FILES
 
 KINDS = ("affine", "polynomial2", "polynomial3", "local", "auto")
@@ -70,16 +68,9 @@ def window_rms(resampled: Path, original: Path) -> float:
 
 def checkpoint_rmse(report: dict, output: Path, reference: Path, points: np.ndarray) -> float:
     """RMSE (reference px) of the check points (x_ref, y_ref, x_sar, y_sar pixel indices) under the output."""
-    centres = points + 0.5  # pixel indices → corner-based centres
-    with rasterio.open(output) as out, rasterio.open(reference) as ref:
-        if report["geotransform"]["new"] is not None:
-            seen = map_points(out.transform, centres[:, 2:])
-        else:
-            with GCPTransformer(out.gcps[0], tps="thin-plate" in report["geotransform"]["gcp_transformer"]) as t:
-                x, y = t.xy(centres[:, 3], centres[:, 2], offset="ul")
-            seen = np.column_stack([x, y])
-        found = map_points(~ref.transform, seen)
-    return float(np.sqrt(np.mean(((found - centres[:, :2]) ** 2).sum(axis=1))))
+    with rasterio.open(reference) as ref:
+        residuals = checkpoint_residuals(points, ref.transform, output_pixel_to_map(output, report))
+    return float(np.sqrt(np.mean((residuals**2).sum(axis=1))))
 
 
 def main() -> None:

@@ -6,8 +6,12 @@ pixel corners at integers), as the global affine does (``sar_grid_xy → referen
 
 - a global polynomial (:class:`PolynomialModel`): x' and y' each a polynomial of total degree 2 or 3 in
   (x, y), fitted by least squares on coordinates centred and scaled to about [-1, 1] (for conditioning);
-- a smooth local field: the affine plus a thin-plate spline of its residuals, with smoothing (scipy's
-  ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation among ``SMOOTHING``.
+- a smooth local field: the affine plus a thin-plate spline of its residuals — their median in cells of
+  ``CELL_PX``, since the templates of neighbouring tie points overlap and share their errors, which a
+  field through every tie point would follow (measured: the eval's spread doubles) — with smoothing
+  (scipy's ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation among ``SMOOTHING``:
+  the smoothest whose held-out mean squared error is within ``SMOOTHING_TOLERANCE`` of the lowest (a
+  field that follows each tie point's own error would move a registration with every new set of them).
 
 Both are used as a :class:`SupportedModel`: the model inside the tie points' support, the affine far from
 it, so that neither a polynomial nor a spline extrapolates a bend where no tie point says so. The support
@@ -31,7 +35,10 @@ from shapely.geometry import MultiPoint, Polygon
 from sarlign.georef.cross_validation import blocked_folds, held_out_errors
 from sarlign.georef.robust import apply, fit_least_squares
 
-SMOOTHING = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # thin-plate spline smoothing on unit-scaled coordinates
+SMOOTHING = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # thin-plate spline smoothing on unit-scaled coordinates
+SMOOTHING_TOLERANCE = 0.1  # relative, on the held-out mean squared error
+CELL_PX = 128  # the field is fitted to the median residual per cell: neighbouring templates overlap
+MIN_CELLS = 4  # cells holding tie points that a field needs (a plane has 3 terms)
 REACH_SPACINGS = 4.0  # beyond the tie points' hull the field fades out over this many median spacings,
 REACH_SHARE = 0.15  # or this share of the hull's larger side if longer
 MIN_POINTS_PER_TERM = 3  # a polynomial needs this many points per coefficient to be fitted at all
@@ -132,16 +139,33 @@ def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) 
         smoothing = _chosen_smoothing(src, dst)
     affine = fit_least_squares(src, dst, "affine")
     centre, scale = _normaliser(src)
-    field = RBFInterpolator((src - centre) / scale, dst - apply(affine, src), kernel="thin_plate_spline",
-                            smoothing=smoothing)
+    at, residual = _cell_medians(src, dst - apply(affine, src))
+    if len(at) < MIN_CELLS:
+        raise ValueError(f"the tie points fill {len(at)} cells of {CELL_PX} px; a local field needs {MIN_CELLS}")
+    field = RBFInterpolator((at - centre) / scale, residual, kernel="thin_plate_spline", smoothing=smoothing)
     return _supported("local", src, dst, lambda points: apply(affine, points) + field((points - centre) / scale))
 
 
+def _cell_medians(points: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``CELL_PX`` cell holding tie points: their mean position (2,) and median residual (2,)."""
+    cells = np.floor(points / CELL_PX).astype(np.int64)
+    _, which = np.unique(cells, axis=0, return_inverse=True)
+    which = which.ravel()
+    count = which.max() + 1
+    at = np.array([points[which == k].mean(axis=0) for k in range(count)])
+    median = np.array([np.median(residuals[which == k], axis=0) for k in range(count)])
+    return at, median
+
+
 def _chosen_smoothing(src: np.ndarray, dst: np.ndarray) -> float:
-    """The ``SMOOTHING`` value whose spatially blocked held-out error is smallest."""
+    """The largest ``SMOOTHING`` value whose spatially blocked held-out mean squared error is within
+    ``SMOOTHING_TOLERANCE`` of the smallest."""
     folds = blocked_folds(src)
     scores = []
     for smoothing in SMOOTHING:
         errors = held_out_errors(src, dst, lambda s, d, value=smoothing: fit_local(s, d, value), folds)
-        scores.append(np.nanmean(errors**2))
-    return SMOOTHING[int(np.nanargmin(scores))]
+        scores.append(np.mean(errors[np.isfinite(errors)] ** 2) if np.isfinite(errors).any() else np.inf)
+    if not np.isfinite(scores).any():
+        raise ValueError("the tie points hold too few cells for a local field held out")
+    good_enough = min(scores) * (1 + SMOOTHING_TOLERANCE)
+    return max(value for value, score in zip(SMOOTHING, scores) if score <= good_enough)

@@ -477,6 +477,7 @@ def evaluate(
     matcher: str = typer.Option("cfog", "--matcher", help="Matcher to evaluate."),
     matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable)."),
     verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
+    transform: str = TRANSFORM,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figures and every case's residuals as JSON here."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the generated cases and outputs here (default: a temporary folder)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random misregistrations."),
@@ -499,6 +500,8 @@ def evaluate(
         options = RegisterOptions(
             matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), verify=verify, max_shift=80,
             gates=VOLKOV_GATES,  # the Volkov pairs' own distortion and the A cases' warps
+            transform=transform,  # type: ignore[arg-type]
+            resample=transform not in ("affine", "translation"),  # a richer model's output is read resampled
         )
         check_options(options)
         check_layout(data)
@@ -511,7 +514,8 @@ def evaluate(
             checkpoints = evaluate_checkpoints(data, folder, client, options)
     summary = summarise(results)
     if output:
-        payload = {"matcher": matcher, "verify": verify, "seed": seed, "summary": summary, "rosenheim": checkpoints,
+        payload = {"matcher": matcher, "verify": verify, "transform": transform, "seed": seed, "summary": summary,
+                   "rosenheim": checkpoints,
                    "residuals": results.to_dict(data="list")}
         output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     if not quiet:

@@ -6,6 +6,7 @@ residual it finds is where the registration put the SAR relative to the dataset'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
+from rasterio.transform import GCPTransformer
 from rasterio.vrt import WarpedVRT
 from skimage.registration import phase_cross_correlation
 
@@ -60,13 +62,39 @@ def window_residuals(registered: np.ndarray, original: np.ndarray, grid: int = 5
     return out
 
 
-def checkpoint_residuals(points: np.ndarray, reference_transform: Affine, sar_transform: Affine) -> np.ndarray:
-    """Residuals (N, 2), in reference pixels, of check points under a SAR geotransform.
+def checkpoint_residuals(
+    points: np.ndarray, reference_transform: Affine, sar_georeferencing: Affine | Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Residuals (N, 2), in reference pixels, of check points under a SAR's georeferencing.
 
     ``points`` (N, 4) holds x_ref, y_ref, x_sar, y_sar as pixel indices (pixel centres at +0.5 in the
-    corner-based geotransforms): each SAR point is taken to the map by ``sar_transform`` and back into
+    corner-based geotransforms): each SAR point is taken to the map by ``sar_georeferencing`` (a
+    geotransform, or a function of (N, 2) pixel positions, e.g. :func:`output_pixel_to_map`) and back into
     reference pixels, and compared with where the reference shows it.
     """
     centres = points + 0.5
-    seen = map_points(~reference_transform, map_points(sar_transform, centres[:, 2:]))
+    to_map = sar_georeferencing if callable(sar_georeferencing) and not isinstance(sar_georeferencing, Affine) else (
+        lambda xy: map_points(sar_georeferencing, xy)
+    )
+    seen = map_points(~reference_transform, to_map(centres[:, 2:]))
     return seen - centres[:, :2]
+
+
+def output_pixel_to_map(path: Path, report: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """How a registration's output raster places (N, 2) pixel positions (x, y; corners at integers) on the
+    map: its new geotransform, or its GCPs through the transformer the report names (a thin-plate spline
+    for a richer model's GCP grid, GDAL's GCP polynomial otherwise)."""
+    georeferencing = report["geotransform"]
+    if georeferencing["new"] is not None:
+        transform = Affine.from_gdal(*georeferencing["new"])
+        return lambda xy: map_points(transform, xy)
+    with rasterio.open(path) as src:
+        gcps = src.gcps[0]
+    tps = "thin-plate" in georeferencing.get("gcp_transformer", "")
+
+    def to_map(xy: np.ndarray) -> np.ndarray:
+        with GCPTransformer(gcps, tps=tps) as transformer:
+            x, y = transformer.xy(xy[:, 1], xy[:, 0], offset="ul")
+        return np.column_stack([x, y]).astype(np.float64)
+
+    return to_map

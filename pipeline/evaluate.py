@@ -25,7 +25,13 @@ from distributed import Client
 
 from sarlign.errors import FitRefusedError, InputError
 from sarlign.pipeline.eval_cases import CASES, make_cases
-from sarlign.pipeline.eval_measure import checkpoint_residuals, read_on_grid, window_residuals
+from sarlign.pipeline.eval_measure import (
+    checkpoint_residuals,
+    output_pixel_to_map,
+    read_on_grid,
+    window_residuals,
+)
+from sarlign.pipeline.outputs import OutputPaths
 from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import register_pair
 from sarlign.training.volkov import load_pairs, write_geotiffs
@@ -86,7 +92,10 @@ def evaluate_pairs(
             except FitRefusedError:
                 refused[i, j] = True
             else:
-                residual[i, j] = window_residuals(read_on_grid(output, *grid), original)
+                # A richer model's output is read as resampled through the model itself (GDAL would read its
+                # GCP grid with a polynomial).
+                seen = OutputPaths.beside(output).resampled if options.resample else output
+                residual[i, j] = window_residuals(read_on_grid(seen, *grid), original)
                 inliers[i, j] = report["quality"]["inliers"]
                 tie_points[i, j] = report["quality"]["tie_points"]
                 seconds[i, j] = report["timings"]["total_s"]
@@ -152,7 +161,7 @@ def evaluate_checkpoints(data: Path, workdir: Path, client: Client, options: Reg
     report = register_pair(str(optical), str(sar), workdir / "rosenheim_registered.tif", options, client, overwrite=True)
     with rasterio.open(optical) as ref, rasterio.open(sar) as src:
         before = checkpoint_residuals(points, ref.transform, src.transform)
-        after = checkpoint_residuals(points, ref.transform, rasterio.Affine.from_gdal(*report["geotransform"]["new"]))
+        after = checkpoint_residuals(points, ref.transform, output_pixel_to_map(workdir / "rosenheim_registered.tif", report))
 
     def rmse(res: np.ndarray) -> float:
         return float(np.sqrt(np.mean((res**2).sum(axis=1))))

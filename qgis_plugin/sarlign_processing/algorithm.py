@@ -14,7 +14,7 @@ from qgis.core import (
 
 # `sarlign matchers` and `sarlign register --help` (--transform); the first of each is sarlign's default.
 MATCHERS = ("cfog", "learned-cfog", "learned-dense", "learned-keypoint")
-TRANSFORMS = ("affine", "translation")
+TRANSFORMS = ("affine", "translation", "polynomial2", "polynomial3", "local", "auto")  # sarlign's --transform
 # The last paragraph of every algorithm's help.
 EXECUTABLE_HELP = (
     "Runs the sarlign executable set in Processing → Options → Providers → sarlign (else "
@@ -42,7 +42,7 @@ class SarlignAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.TRANSFORM,
-                "Global transform",
+                "Transform (local, polynomials: load the resampled output to see them as they are)",
                 options=list(TRANSFORMS),
                 defaultValue=TRANSFORMS[0],
                 usesStaticStrings=True,

@@ -138,8 +138,9 @@ class RegisterAlgorithm(SarlignAlgorithm):
         if run.returncode:
             raise run.failure()
         report = Path(output).with_suffix(".json")  # sarlign's NAME.json beside NAME.tif
-        geopackage = json.loads(report.read_text(encoding="utf-8"))["outputs"]["tie_points"]
-        self._loadWithRaster(output, geopackage, context)
+        written = json.loads(report.read_text(encoding="utf-8"))["outputs"]
+        self._loadWithRaster(output, written["tie_points"], written.get("resampled"), context)
+        geopackage = written["tie_points"]
         return {self.OUTPUT: output, self.TIE_POINTS: _layer_uri(geopackage, "tie_points"), self.REPORT: str(report)}
 
     def _input(self, parameters: dict[str, Any], layer: str, product: str, context: QgsProcessingContext) -> str:
@@ -165,12 +166,20 @@ class RegisterAlgorithm(SarlignAlgorithm):
             )
         return layer.source()
 
-    def _loadWithRaster(self, raster: str, geopackage: str, context: QgsProcessingContext) -> None:
+    def _loadWithRaster(
+        self, raster: str, geopackage: str, resampled: str | None, context: QgsProcessingContext
+    ) -> None:
         """When the output raster is to be loaded into a project (the GUI's 'Open output file'), load the
-        GeoPackage's tie_points and tiles layers with it."""
+        GeoPackage's tie_points and tiles layers with it, and the resampled raster when there is one: a
+        richer model's output carries GCPs that QGIS reads with a polynomial, the resampled raster shows
+        the model as it is."""
         if not context.willLoadLayerOnCompletion(raster):
             return
         project = context.layerToLoadOnCompletionDetails(raster).project
+        if resampled:
+            details = QgsProcessingContext.LayerDetails(f"{Path(raster).stem} resampled", project, "resampled")
+            details.layerTypeHint = QgsProcessingUtils.LayerHint.Raster
+            context.addLayerToLoadOnCompletion(resampled, details)
         for layer in GEOPACKAGE_LAYERS:
             details = QgsProcessingContext.LayerDetails(f"{Path(raster).stem} {layer}", project, layer)
             details.layerTypeHint = QgsProcessingUtils.LayerHint.Vector

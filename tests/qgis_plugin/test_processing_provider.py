@@ -280,6 +280,15 @@ def test_layers_are_loaded_with_the_raster(volkov, probe):
         assert to_load[f"{gpkg}|layername={name}"] == [f"registered {name}", name]
 
 
+def test_the_resampled_output_is_loaded_too_when_there_is_one(volkov, probe):
+    output = volkov["work"] / "loaded_local" / "registered.tif"
+    parameters = {"REFERENCE": str(volkov["reference"]), "SAR": str(volkov["sar"]), "OUTPUT": str(output),
+                  "RESAMPLE": True, "WORKERS": 2}
+    to_load = probe("load", json.dumps(parameters))
+    resampled = output.with_name("registered_resampled.tif")
+    assert to_load[str(resampled)] == ["registered resampled", "resampled"]
+
+
 def test_cancel_stops_sarlign_and_its_workers(volkov, probe):
     output = volkov["work"] / "cancelled" / "registered.tif"
     parameters = {"REFERENCE": str(volkov["reference"]), "SAR": str(volkov["sar"]), "OUTPUT": str(output), "WORKERS": 2}
@@ -418,3 +427,19 @@ def test_an_input_given_twice_or_not_at_all_is_a_clear_error(qgis, demo_products
     assert both.returncode != 0 and "give REFERENCE or REFERENCE_PRODUCT, not both" in both.stdout + both.stderr
     neither = qgis("run", "sarlign:register", "--", f"REFERENCE={demo_products.reference_tif}", output)
     assert neither.returncode != 0 and "SAR: give a raster layer, or a product file as SAR_PRODUCT" in neither.stdout + neither.stderr
+
+
+def test_the_plugin_offers_sarlign_s_transforms_and_matchers():
+    """The plugin cannot import sarlign (QGIS's Python need not carry it), so its lists are written out;
+    they must stay sarlign's."""
+    import ast
+    from typing import get_args
+
+    from sarlign.georef.fit import TransformKind
+    from sarlign.models import registry
+
+    source = (REPO_ROOT / "qgis_plugin" / PLUGIN / "algorithm.py").read_text()
+    lists = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body
+             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("TRANSFORMS", "MATCHERS")}
+    assert lists["TRANSFORMS"] == get_args(TransformKind)
+    assert set(lists["MATCHERS"]) == set(registry.available())
