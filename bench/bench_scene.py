@@ -2,7 +2,7 @@
 
     python bench/make_scene.py ../shared/data --size 2745 --out bench-scenes/2745   # and 5490, 10980
     python bench/bench_scene.py bench-scenes/2745 bench-scenes/5490 bench-scenes/10980 \
-        [--matcher cfog learned-dense] [--workers 1 2] [--out bench-scene.json] \
+        [--matcher cfog learned-dense] [--transform affine local] [--workers 1 2] [--out bench-scene.json] \
         [--arosics bench-scenes/5490 [--arosics-window 256 512] [--arosics-python .venv-arosics/bin/python]]
 
 Every (scene, matcher, workers) run is a fresh process, so peak memory is that run's alone: the client
@@ -63,12 +63,13 @@ def io_floor(scene: Path, workdir: Path) -> dict:
     return {"read_s": read_s, "write_s": time.perf_counter() - started}
 
 
-def one_run(scene: Path, matcher: str, workers: int, workdir: Path) -> dict:
-    """Register the scene's pair once on a new local cluster; timings, memory and the correction's error."""
+def one_run(scene: Path, matcher: str, workers: int, workdir: Path, transform: str = "affine") -> dict:
+    """Register the scene's pair once on a new local cluster; timings, memory and the correction's error
+    (at the overlap's centre: a richer model's affine part)."""
     truth = json.loads((scene / "truth.json").read_text())
     started = time.perf_counter()
     job = prepare(str(scene / "reference.tif"), str(scene / "sar.tif"), workdir / "registered.tif",
-                  RegisterOptions(matcher=matcher), overwrite=True)
+                  RegisterOptions(matcher=matcher, transform=transform), overwrite=True)
     with dask_client(workers=workers) as client:
         cluster_s = time.perf_counter() - started - job.plan_s
         report = run(job, client)
@@ -80,6 +81,7 @@ def one_run(scene: Path, matcher: str, workers: int, workdir: Path) -> dict:
         "scene": scene.name,
         "size": truth["size"],
         "matcher": matcher,
+        "transform": report["transform"],
         "workers": workers,
         "wall_s": wall,
         "cluster_start_s": cluster_s,
@@ -142,16 +144,16 @@ def in_fresh_process(*args: str) -> dict:
 def table(runs: list[dict], floors: dict[str, dict]) -> str:
     """The runs as a Markdown table."""
     lines = [
-        "| scene | matcher | workers | tiles | wall (s) | match (s) | tiles/s | s per Mpx | × I/O floor | "
-        "client peak (MiB) | worker peak (MiB) | error (px) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scene | matcher | transform | workers | tiles | wall (s) | match (s) | fit (s) | tiles/s | s per Mpx | "
+        "× I/O floor | client peak (MiB) | worker peak (MiB) | error (px) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         floor = floors[r["scene"]]
         ratio = r["wall_s"] / (floor["read_s"] + floor["write_s"])
         lines.append(
-            f"| {r['size']}² | {r['matcher']} | {r['workers']} | {r['tiles']} | {r['wall_s']:.1f} | "
-            f"{r['timings']['match_s']:.1f} | {r['tiles_per_s']:.2f} | {r['wall_s'] / (r['size'] ** 2 / 1e6):.3f} | "
+            f"| {r['size']}² | {r['matcher']} | {r['transform']} | {r['workers']} | {r['tiles']} | {r['wall_s']:.1f} | "
+            f"{r['timings']['match_s']:.1f} | {r['timings']['fit_s']:.1f} | {r['tiles_per_s']:.2f} | {r['wall_s'] / (r['size'] ** 2 / 1e6):.3f} | "
             f"{ratio:.1f} | {r['client_peak_mib']:.0f} | {max(r['worker_peak_mib']):.0f} | {r['error_px']:.2f} |"
         )
     return "\n".join(lines)
@@ -161,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenes", type=Path, nargs="+", help="folders written by bench/make_scene.py")
     parser.add_argument("--matcher", nargs="+", default=["cfog"])
+    parser.add_argument("--transform", nargs="+", default=["affine"])
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--out", type=Path, help="also write every run's figures here (JSON)")
     parser.add_argument("--arosics", type=Path, metavar="SCENE", help="also run AROSICS COREG_LOCAL on this scene")
@@ -170,7 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         if args.one:
-            print(json.dumps(one_run(args.scenes[0], args.matcher[0], args.workers[0], Path(workdir))))
+            print(json.dumps(one_run(args.scenes[0], args.matcher[0], args.workers[0], Path(workdir), args.transform[0])))
             return
         floors = {scene.name: io_floor(scene, Path(workdir)) for scene in args.scenes}
         arosics = [
@@ -180,9 +183,11 @@ def main() -> None:
     runs = []
     for scene in args.scenes:
         for matcher in args.matcher:
-            for workers in args.workers:
-                runs.append(in_fresh_process(str(scene), "--matcher", matcher, "--workers", str(workers), "--one"))
-                print(f"{scene.name} {matcher} {workers}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+            for transform in args.transform:
+                for workers in args.workers:
+                    runs.append(in_fresh_process(str(scene), "--matcher", matcher, "--transform", transform,
+                                                 "--workers", str(workers), "--one"))
+                    print(f"{scene.name} {matcher} {transform} {workers}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
     print("I/O floor: " + ", ".join(f"{k}: read {v['read_s']:.1f} s + write {v['write_s']:.1f} s" for k, v in floors.items()))
     print(table(runs, floors))
     if arosics:

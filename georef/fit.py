@@ -27,6 +27,7 @@ from sarlign.errors import FitRefusedError
 from sarlign.georef.cross_validation import Model
 from sarlign.georef.model_selection import CANDIDATES, compare_models
 from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
+from sarlign.georef.smooth_models import SupportedModel, fit_local
 
 # What ``--transform`` may ask for: one affine or a translation (the default family), a global polynomial
 # of order 2 or 3, a smooth local field over the affine (see georef.smooth_models), or ``auto``: the
@@ -161,6 +162,14 @@ def _cross_validated_rmse(
     return float(np.sqrt(np.mean(np.concatenate(errors) ** 2))) if errors else math.nan
 
 
+def _refitter(model: SupportedModel) -> Callable[[np.ndarray, np.ndarray], Model]:
+    """How to fit ``model``'s kind again to other points, keeping a local field's smoothing (choosing it
+    costs thirty spline fits)."""
+    if model.name == "local":
+        return lambda src, dst: fit_local(src, dst, model.smoothing)
+    return CANDIDATES[model.name]
+
+
 def _richer_fit(
     ties: TiePoints, inliers: np.ndarray, kind: TransformKind, threshold: float
 ) -> tuple[str, Model | None, dict[str, Any] | None, np.ndarray]:
@@ -180,11 +189,10 @@ def _richer_fit(
         selection = {"held_out_rmse_px": comparison.held_out_rmse_px, "best": comparison.best, "chosen": name}
     if name == "affine":
         return name, None, selection, np.full(len(src), np.nan)
-    fit = CANDIDATES[name]
     try:
-        model = fit(src[inliers], dst[inliers])
+        model = CANDIDATES[name](src[inliers], dst[inliers])
         near = np.linalg.norm(model(src) - dst, axis=1) < threshold
-        model = fit(src[near], dst[near])
+        model = _refitter(model)(src[near], dst[near])
     except ValueError as error:
         raise FitRefusedError(f"the fit is not trustworthy: {error}", {"refusals": [str(error)]}) from None
     return name, model, selection, np.linalg.norm(model(src) - dst, axis=1)
@@ -296,7 +304,7 @@ def fit_global(
     if kind in (*RICHER, "auto") and inl.sum() >= minimum:
         fitted, model, selection, richer_residuals = _richer_fit(ties, inl, kind, gates.inlier_threshold_px)
         if model is not None:
-            residuals, inl, fitter = richer_residuals, richer_residuals < gates.inlier_threshold_px, CANDIDATES[fitted]
+            residuals, inl, fitter = richer_residuals, richer_residuals < gates.inlier_threshold_px, _refitter(model)
             affine = fit_least_squares(ties.sar_grid_xy[inl], ties.reference_xy[inl], "affine")
     src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
     centre = shapely.centroid(overlap_px)

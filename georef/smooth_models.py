@@ -7,7 +7,7 @@ pixel corners at integers), as the global affine does (``sar_grid_xy → referen
 - a global polynomial (:class:`PolynomialModel`): x' and y' each a polynomial of total degree 2 or 3 in
   (x, y), fitted by least squares on coordinates centred and scaled to about [-1, 1] (for conditioning);
 - a smooth local field: the affine plus a thin-plate spline of its residuals — their median in cells of
-  ``CELL_PX``, since the templates of neighbouring tie points overlap and share their errors, which a
+  ``CELL_PX`` (or ``CELL_SPACINGS`` tie-point spacings, if longer), since the templates of neighbouring tie points overlap and share their errors, which a
   field through every tie point would follow (measured: the eval's spread doubles) — with smoothing
   (scipy's ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation among ``SMOOTHING``:
   the smoothest whose held-out mean squared error is within ``SMOOTHING_TOLERANCE`` of the lowest (a
@@ -38,6 +38,7 @@ from sarlign.georef.robust import apply, fit_least_squares
 SMOOTHING = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # thin-plate spline smoothing on unit-scaled coordinates
 SMOOTHING_TOLERANCE = 0.1  # relative, on the held-out mean squared error
 CELL_PX = 128  # the field is fitted to the median residual per cell: neighbouring templates overlap
+CELL_SPACINGS = 2.0  # or this many median tie-point spacings, if longer (a whole scene's thinned templates)
 MIN_CELLS = 4  # cells holding tie points that a field needs (a plane has 3 terms)
 REACH_SPACINGS = 4.0  # beyond the tie points' hull the field fades out over this many median spacings,
 REACH_SHARE = 0.15  # or this share of the hull's larger side if longer
@@ -106,6 +107,7 @@ class SupportedModel:
     inner: Callable[[np.ndarray], np.ndarray]
     support: Polygon
     reach: float
+    smoothing: float | None = None  # a local field's spline smoothing
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, float)
@@ -118,12 +120,18 @@ class SupportedModel:
         return self(points) - apply(self.affine, points)
 
 
-def _supported(name: str, src: np.ndarray, dst: np.ndarray, inner: Callable[[np.ndarray], np.ndarray]) -> SupportedModel:
-    spacing = float(np.median(cKDTree(src).query(src, k=2)[0][:, 1])) if len(src) > 1 else 1.0
+def _spacing(points: np.ndarray) -> float:
+    """The median distance (px) from a tie point to its nearest neighbour."""
+    return float(np.median(cKDTree(points).query(points, k=2)[0][:, 1])) if len(points) > 1 else 1.0
+
+
+def _supported(
+    name: str, src: np.ndarray, dst: np.ndarray, inner: Callable[[np.ndarray], np.ndarray], smoothing: float | None = None
+) -> SupportedModel:
     extent = float(np.ptp(src, axis=0).max())
     affine = fit_least_squares(src, dst, "affine")
-    reach = max(REACH_SPACINGS * spacing, REACH_SHARE * extent, 1.0)
-    return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach)
+    reach = max(REACH_SPACINGS * _spacing(src), REACH_SHARE * extent, 1.0)
+    return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach, smoothing)
 
 
 def fit_supported_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> SupportedModel:
@@ -139,16 +147,18 @@ def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) 
         smoothing = _chosen_smoothing(src, dst)
     affine = fit_least_squares(src, dst, "affine")
     centre, scale = _normaliser(src)
-    at, residual = _cell_medians(src, dst - apply(affine, src))
+    cell = max(CELL_PX, CELL_SPACINGS * _spacing(src))
+    at, residual = _cell_medians(src, dst - apply(affine, src), cell)
     if len(at) < MIN_CELLS:
-        raise ValueError(f"the tie points fill {len(at)} cells of {CELL_PX} px; a local field needs {MIN_CELLS}")
+        raise ValueError(f"the tie points fill {len(at)} cells of {cell:.0f} px; a local field needs {MIN_CELLS}")
     field = RBFInterpolator((at - centre) / scale, residual, kernel="thin_plate_spline", smoothing=smoothing)
-    return _supported("local", src, dst, lambda points: apply(affine, points) + field((points - centre) / scale))
+    return _supported("local", src, dst, lambda points: apply(affine, points) + field((points - centre) / scale),
+                      smoothing)
 
 
-def _cell_medians(points: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per ``CELL_PX`` cell holding tie points: their mean position (2,) and median residual (2,)."""
-    cells = np.floor(points / CELL_PX).astype(np.int64)
+def _cell_medians(points: np.ndarray, residuals: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``cell``-px cell holding tie points: their mean position (2,) and median residual (2,)."""
+    cells = np.floor(points / cell).astype(np.int64)
     _, which = np.unique(cells, axis=0, return_inverse=True)
     which = which.ravel()
     count = which.max() + 1
