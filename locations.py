@@ -42,6 +42,11 @@ def display_name(location: str) -> str:
     return location.rstrip("/").rsplit("/", 1)[-1] or location
 
 
+def file_name(location: str) -> str:
+    """The file name a location ends in, without a URL's query (a signed URL's ``?…``)."""
+    return display_name(location.split("?", 1)[0] if "://" in location else location)
+
+
 # URL schemes and the GDAL virtual file systems that read them (what rasterio does when it opens a URL).
 _VSI_FOR_SCHEME = {"http": "/vsicurl/", "https": "/vsicurl/", "s3": "/vsis3/", "gs": "/vsigs/", "az": "/vsiaz/"}
 

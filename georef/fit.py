@@ -25,7 +25,7 @@ from shapely.geometry import MultiPoint, Polygon
 from sarlign.coords import map_points, metres_per_pixel
 from sarlign.errors import FitRefusedError
 from sarlign.georef.cross_validation import Model
-from sarlign.georef.model_selection import CANDIDATES, compare_models
+from sarlign.georef.model_selection import CANDIDATES, compare_models, least_squares
 from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
 from sarlign.georef.smooth_models import SupportedModel, fit_local
 
@@ -137,10 +137,6 @@ def residual_vectors_px(fit: GlobalFit, ties: TiePoints) -> np.ndarray:
     ``model(sar_grid_xy)`` minus the truth ``reference_xy``, in reference-grid pixels (x right, y down).
     Their lengths are ``fit.residuals_px``."""
     return fit.predict(ties.sar_grid_xy) - ties.reference_xy
-
-
-def _least_squares(kind: ModelKind) -> Callable[[np.ndarray, np.ndarray], Model]:
-    return lambda src, dst: (lambda points, m=fit_least_squares(src, dst, kind): apply(m, points))
 
 
 def _cross_validated_rmse(
@@ -300,7 +296,7 @@ def fit_global(
     robust = msac(ties.sar_grid_xy, ties.reference_xy, robust_kind, gates.inlier_threshold_px, seed=seed,
                   weights=ties.score)
     inl, residuals, affine, fitted = robust.inliers, robust.residuals, robust.model, robust_kind
-    model, selection, fitter = None, None, _least_squares(robust_kind)
+    model, selection, fitter = None, None, least_squares(robust_kind)
     if kind in (*RICHER, "auto") and inl.sum() >= minimum:
         fitted, model, selection, richer_residuals = _richer_fit(ties, inl, kind, gates.inlier_threshold_px)
         if model is not None:

@@ -16,13 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from sarlign.georef.cross_validation import Model, blocked_folds, held_out_errors
-from sarlign.georef.robust import apply, fit_least_squares
+from sarlign.georef.robust import ModelKind, apply, fit_least_squares
 from sarlign.georef.smooth_models import fit_local, fit_supported_polynomial
+
+
+def least_squares(kind: ModelKind) -> Callable[[np.ndarray, np.ndarray], Model]:
+    """A fitter of the least-squares ``kind`` ("affine" or "translation") as a model (N, 2) → (N, 2)."""
+    return lambda src, dst: (lambda points, m=fit_least_squares(src, dst, kind): apply(m, points))
+
 
 SIGNIFICANCE = 2.0  # standard errors of the paired difference (one-sided, about 98 %)
 MARGIN_PX = 0.1
 CANDIDATES: dict[str, Callable[[np.ndarray, np.ndarray], Model]] = {
-    "affine": lambda src, dst: (lambda points, m=fit_least_squares(src, dst, "affine"): apply(m, points)),
+    "affine": least_squares("affine"),
     "polynomial2": lambda src, dst: fit_supported_polynomial(src, dst, 2),
     "polynomial3": lambda src, dst: fit_supported_polynomial(src, dst, 3),
     "local": fit_local,

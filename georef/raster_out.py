@@ -46,6 +46,7 @@ from sarlign.georef.overviews import (
 from sarlign.georef.staging import temporary_folder_prefix
 from sarlign.locations import is_local_file
 from sarlign.tiling.gdal_errors import READ_ERRORS
+from sarlign.tiling.recipe import ReferenceGrid
 
 # NUM_THREADS: compression on every core; outputs are written after matching, when the cores are free.
 COG_OPTIONS = {
@@ -172,7 +173,7 @@ def check_creation_options(options: CreationOptions, dtype: str, count: int) -> 
 
 def write_resampled_cog(
     source: Path,
-    grid: OutputGrid,
+    grid: ReferenceGrid,
     destination: Path,
     values: SarValues,
     resampling: Resampling = Resampling.bilinear,
@@ -183,8 +184,9 @@ def write_resampled_cog(
     linear power for ``values``.
 
     ``source`` may be georeferenced by a geotransform or by GCPs (GDAL's warper then uses their
-    polynomial, or what ``transformer`` asks for: see :data:`sarlign.georef.gcps.GCP_TRANSFORMERS`). ``average`` averages linear power, as the overviews do: a dB or amplitude source is
-    converted to float32 power first and the average converted back to its scale and dtype (two more
+    polynomial, or what ``transformer`` asks for: see :data:`sarlign.georef.gcps.GCP_TRANSFORMERS`).
+    ``average`` averages linear power, as the overviews do: a dB or amplitude source is converted to
+    float32 power first and the average converted back to its scale and dtype (two more
     streaming passes, and a float32 copy of the source on disk). The warp streams, chunk by chunk, into
     temporary GeoTIFFs beside ``destination``.
     """
@@ -203,14 +205,15 @@ def write_resampled_cog(
 
 
 def _warp(
-    source: Path, grid: OutputGrid, destination: Path, resampling: Resampling, nodata: float,
+    source: Path, grid: ReferenceGrid, destination: Path, resampling: Resampling, nodata: float,
     transformer: dict[str, object] | None = None,
 ) -> Path:
     """Every band of ``source`` warped onto ``grid`` (through ``transformer``'s GCP method, if given) into a
     tiled GeoTIFF of its dtype."""
     with rasterio.open(source) as src:
         profile = dict(
-            driver="GTiff", width=grid.width, height=grid.height, count=src.count, dtype=src.dtypes[0], crs=grid.crs,
+            driver="GTiff", width=grid.width, height=grid.height, count=src.count, dtype=src.dtypes[0],
+            crs=CRS.from_wkt(grid.crs_wkt),
             transform=grid.transform, nodata=nodata, tiled=True, blockxsize=BLOCKSIZE, blockysize=BLOCKSIZE,
             BIGTIFF="IF_SAFER",
         )
@@ -221,30 +224,20 @@ def _warp(
     return destination
 
 
-@dataclass(frozen=True)
-class OutputGrid:
-    """The grid a resampled output is written on: CRS, geotransform (pixel corners at integer
-    coordinates) and size in pixels."""
-
-    crs: CRS
-    transform: Affine
-    width: int
-    height: int
-
-
 def resampling_grid(
-    reference: OutputGrid, crs: CRS | None = None, resolution: tuple[float, float] | None = None
-) -> OutputGrid:
+    reference: ReferenceGrid, crs: CRS | None = None, resolution: tuple[float, float] | None = None
+) -> ReferenceGrid:
     """The reference grid, or the reference's extent in ``crs`` at ``resolution`` (x, y; units of the
     CRS, the reference CRS when ``crs`` is None): GDAL's suggested warp grid for that extent, its edges
     snapped to multiples of the resolution (target-aligned pixels, as ``gdalwarp -tap``)."""
     if crs is None and resolution is None:
         return reference
-    crs = crs or reference.crs
+    source_crs = CRS.from_wkt(reference.crs_wkt)
+    crs = crs or source_crs
     west, south, east, north = array_bounds(reference.height, reference.width, reference.transform)
     transform, width, height = calculate_default_transform(
-        reference.crs, crs, reference.width, reference.height, west, south, east, north, resolution=resolution
+        source_crs, crs, reference.width, reference.height, west, south, east, north, resolution=resolution
     )
     if resolution is not None:
         transform, width, height = aligned_target(transform, width, height, resolution)
-    return OutputGrid(crs, transform, width, height)
+    return ReferenceGrid(crs.to_wkt(), transform, width, height)

@@ -55,8 +55,8 @@ def semivariogram(points: np.ndarray, residuals: np.ndarray) -> dict[str, Any]:
 
 def diagnose(src: np.ndarray, dst: np.ndarray, residuals: np.ndarray, fitted: str) -> dict[str, Any]:
     """The report's ``structure``: the inliers' semivariogram, each model's held-out RMSE, the simplest
-    model as good as the best, and a one-line ``hint`` when that is a richer model than ``fitted``'s (the
-    model the registration used: "affine" or "translation"); None otherwise."""
+    model as good as the best, and a one-line ``hint`` when that is a richer model than the affine and
+    not ``fitted``, the model the registration used; None otherwise."""
     if len(src) > MAX_POINTS:
         keep = np.linspace(0, len(src) - 1, MAX_POINTS).astype(int)
         src, dst, residuals = src[keep], dst[keep], residuals[keep]

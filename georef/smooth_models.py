@@ -126,17 +126,24 @@ def _spacing(points: np.ndarray) -> float:
 
 
 def _supported(
-    name: str, src: np.ndarray, dst: np.ndarray, inner: Callable[[np.ndarray], np.ndarray], smoothing: float | None = None
+    name: str,
+    src: np.ndarray,
+    affine: np.ndarray,
+    spacing: float,
+    inner: Callable[[np.ndarray], np.ndarray],
+    smoothing: float | None = None,
 ) -> SupportedModel:
+    """``inner`` within the hull of the tie points ``src`` (median spacing ``spacing`` px), ``affine``
+    (2, 3), the tie points' own least-squares affine, beyond it."""
     extent = float(np.ptp(src, axis=0).max())
-    affine = fit_least_squares(src, dst, "affine")
-    reach = max(REACH_SPACINGS * _spacing(src), REACH_SHARE * extent, 1.0)
+    reach = max(REACH_SPACINGS * spacing, REACH_SHARE * extent, 1.0)
     return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach, smoothing)
 
 
 def fit_supported_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> SupportedModel:
     """A polynomial of total degree ``order`` (see :func:`fit_polynomial`) within the tie points' support."""
-    return _supported(f"polynomial{order}", src, dst, fit_polynomial(src, dst, order))
+    affine = fit_least_squares(src, dst, "affine")
+    return _supported(f"polynomial{order}", src, affine, _spacing(src), fit_polynomial(src, dst, order))
 
 
 def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) -> SupportedModel:
@@ -147,13 +154,14 @@ def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) 
         smoothing = _chosen_smoothing(src, dst)
     affine = fit_least_squares(src, dst, "affine")
     centre, scale = _normaliser(src)
-    cell = max(CELL_PX, CELL_SPACINGS * _spacing(src))
+    spacing = _spacing(src)
+    cell = max(CELL_PX, CELL_SPACINGS * spacing)
     at, residual = _cell_medians(src, dst - apply(affine, src), cell)
     if len(at) < MIN_CELLS:
         raise ValueError(f"the tie points fill {len(at)} cells of {cell:.0f} px; a local field needs {MIN_CELLS}")
     field = RBFInterpolator((at - centre) / scale, residual, kernel="thin_plate_spline", smoothing=smoothing)
-    return _supported("local", src, dst, lambda points: apply(affine, points) + field((points - centre) / scale),
-                      smoothing)
+    return _supported("local", src, affine, spacing,
+                      lambda points: apply(affine, points) + field((points - centre) / scale), smoothing)
 
 
 def _cell_medians(points: np.ndarray, residuals: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ residual it finds is where the registration put the SAR relative to the dataset'
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from rasterio.vrt import WarpedVRT
 from skimage.registration import phase_cross_correlation
 
 from sarlign.coords import map_points
+from sarlign.georef.gcps import gcp_transformer
 
 
 def read_on_grid(path: Path, crs: CRS, transform: Affine, width: int, height: int) -> np.ndarray:
@@ -73,24 +75,22 @@ def checkpoint_residuals(
     reference pixels, and compared with where the reference shows it.
     """
     centres = points + 0.5
-    to_map = sar_georeferencing if callable(sar_georeferencing) and not isinstance(sar_georeferencing, Affine) else (
-        lambda xy: map_points(sar_georeferencing, xy)
-    )
+    to_map = partial(map_points, sar_georeferencing) if isinstance(sar_georeferencing, Affine) else sar_georeferencing
     seen = map_points(~reference_transform, to_map(centres[:, 2:]))
     return seen - centres[:, :2]
 
 
 def output_pixel_to_map(path: Path, report: dict) -> Callable[[np.ndarray], np.ndarray]:
     """How a registration's output raster places (N, 2) pixel positions (x, y; corners at integers) on the
-    map: its new geotransform, or its GCPs through the transformer the report names (a thin-plate spline
-    for a richer model's GCP grid, GDAL's GCP polynomial otherwise)."""
+    map: its new geotransform, or its GCPs through the transformer its model's output is read with (a
+    thin-plate spline for a richer model's GCP grid, GDAL's GCP polynomial otherwise)."""
     georeferencing = report["geotransform"]
     if georeferencing["new"] is not None:
         transform = Affine.from_gdal(*georeferencing["new"])
         return lambda xy: map_points(transform, xy)
     with rasterio.open(path) as src:
         gcps = src.gcps[0]
-    tps = "thin-plate" in georeferencing.get("gcp_transformer", "")
+    tps = gcp_transformer(report["transform"])[0].get("SRC_METHOD") == "GCP_TPS"
 
     def to_map(xy: np.ndarray) -> np.ndarray:
         with GCPTransformer(gcps, tps=tps) as transformer:

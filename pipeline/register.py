@@ -27,7 +27,6 @@ from sarlign.georef.points_file import write_points_file
 from sarlign.georef.raster_out import (
     GcpGeoreference,
     Georeference,
-    OutputGrid,
     resampling_grid,
     write_regeoreferenced_cog,
     write_resampled_cog,
@@ -105,16 +104,15 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     started = time.perf_counter()
     with staged(*wanted.values()) as temps:
         temp = dict(zip(wanted, temps))
-        values = "power" if plan.sar_calibration is not None else _sar_values(plan, options)
+        values = _sar_values(plan)
         with _sar_pixels(plan, options, outputs.folder) as sar_pixels:
             # A calibrated band declares its no-data (NaN); the input's is the one in force for matching.
             nodata = None if plan.sar_calibration is not None else plan.sar_source.nodata
             write_regeoreferenced_cog(sar_pixels, _new_georeference(outcome), temp["raster"], values,
                                       options.creation_options, nodata)
         if options.resample:
-            ref = plan.reference
             grid = resampling_grid(
-                OutputGrid(ref.crs, ref.transform, ref.width, ref.height),
+                plan.grid,
                 CRS.from_user_input(options.target_crs) if options.target_crs else None,
                 options.target_resolution,
             )
@@ -153,9 +151,12 @@ def _sar_pixels(plan: Plan, options: RegisterOptions, folder: Path) -> Iterator[
         yield str(calibrated)
 
 
-def _sar_values(plan: Plan, options: RegisterOptions) -> SarValues:
-    """What the SAR's pixels hold, as the scaling used for matching took them (the same in every recipe);
-    it decides how the raster outputs' overviews are averaged."""
+def _sar_values(plan: Plan) -> SarValues:
+    """What the raster outputs' pixels hold, which decides how their overviews are averaged: calibrated
+    linear power with ``--calibrate``, else the SAR's values as the scaling used for matching took them
+    (the same in every recipe)."""
+    if plan.sar_calibration is not None:
+        return "power"
     scaling = plan.sar_source.scalings[0]
     return sar_values(plan.sar.dtypes[plan.sar_source.bands[0] - 1], already_db=not scaling.log)
 

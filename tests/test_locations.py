@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sarlign.locations import display_name, is_local_file, resolved
+from sarlign.locations import display_name, file_name, is_local_file, resolved
 
 REMOTE = [
     "/vsicurl/https://host.example/data/S1_VV.tif",
@@ -30,3 +30,9 @@ def test_local_paths_are_resolved_against_a_base(tmp_path):
 
 def test_display_name_is_the_last_part():
     assert display_name(REMOTE[0]) == "S1_VV.tif" and display_name("/data/x.tif") == "x.tif"
+
+
+def test_a_file_name_leaves_a_urls_query_out_and_a_local_name_whole():
+    assert file_name("https://host/a/S1.zip?token=abc&x=1") == "S1.zip"
+    assert file_name("/vsicurl/https://host/item.json?sig=1") == "item.json"
+    assert file_name("/data/odd?name.tif") == "odd?name.tif"

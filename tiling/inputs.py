@@ -37,7 +37,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
 from sarlign.errors import InputError
-from sarlign.locations import display_name, is_local_file, vsi_path
+from sarlign.locations import display_name, file_name, is_local_file, vsi_path
 from sarlign.tiling.gdal_errors import READ_ERRORS
 from sarlign.tiling.recipe import ClassMask
 from sarlign.tiling.stac_inputs import band_key, is_stac_item, resolve_item
@@ -57,7 +57,6 @@ _S1_SUBDATASET_NAME = re.compile(
 )
 _ZIP_MEMBER = re.compile(r"^(?P<archive>.+?\.zip)/(?P<member>.+)$", re.IGNORECASE)
 _RELATIVE_ORBIT = re.compile(r"<safe:relativeOrbitNumber[^>]*>\s*(\d+)\s*<")
-POLARISATIONS = ("VV", "VH", "HH", "HV")
 S2_DEFAULT_BANDS = ("B8",)  # see the README: the NIR band matched best on the shared Sentinel-1/2 pairs
 S1_DEFAULT_POLARISATION = "VV"
 # Scene classification (SCL) classes left out with --mask-clouds: cloud shadows, cloud of medium and high
@@ -147,14 +146,9 @@ def _product(location: str) -> tuple[str | None, str]:
         return "S2", location
     if name == S1_MANIFEST:
         return "S1", location
-    if _file_name(location).lower().endswith(".zip"):
+    if file_name(location).lower().endswith(".zip"):
         return _zipped_product(location)
     return None, location
-
-
-def _file_name(location: str) -> str:
-    """The file name a location ends in, without a URL's query (a signed URL's ``?…``)."""
-    return display_name(location.split("?", 1)[0] if "://" in location else location)
 
 
 _L1B = "is a Sentinel-2 L1B product, which is not orthorectified; give the L1C or L2A product"
@@ -163,7 +157,7 @@ _L1B = "is a Sentinel-2 L1B product, which is not orthorectified; give the L1C o
 def _zipped_product(location: str) -> tuple[str, str]:
     """A zipped SAFE product: its kind and the ``/vsizip/`` location of its metadata file. A local zip is
     looked into; a remote one is taken to hold ``NAME.SAFE`` as ESA's zips do (GDAL says so if not)."""
-    stem = _file_name(location)[: -len(".zip")].removesuffix(".SAFE")
+    stem = file_name(location)[: -len(".zip")].removesuffix(".SAFE")
     if S2_NAME.match(stem) and S2_NAME.match(stem)["level"] == "L1B":
         raise InputError(location, _L1B)
     if is_local_file(location):
@@ -205,7 +199,7 @@ def _product_listing(location: str, metadata: str, what: str) -> tuple[list[str]
 
 
 def _open_failure(location: str, what: str, error: Exception) -> InputError:
-    if _file_name(location).lower().endswith(".zip") and not is_local_file(location):
+    if file_name(location).lower().endswith(".zip") and not is_local_file(location):
         # GDAL reports a remote zip it cannot reach (HTTP 404, no access) as a missing member.
         return InputError(location, f"cannot be read as a zipped {what}: the zip is missing, unreachable or not a SAFE product ({error})")
     return InputError(location, f"cannot be read as a {what} ({error})")

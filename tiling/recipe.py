@@ -16,7 +16,8 @@ from sarlign.tiling.scaling import BandScaling
 
 @dataclass(frozen=True)
 class ReferenceGrid:
-    """The pixel grid matching happens on: the reference raster's CRS, geotransform and size."""
+    """A pixel grid: CRS (WKT), geotransform (pixel corners at integers) and size in pixels. Matching
+    happens on the reference raster's; a resampled output is written on it or on one derived from it."""
 
     crs_wkt: str
     transform: Affine

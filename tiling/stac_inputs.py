@@ -26,7 +26,7 @@ import rasterio
 from rasterio.dtypes import dtype_rev, typename_fwd
 
 from sarlign.errors import InputError
-from sarlign.locations import is_local_file, vsi_path
+from sarlign.locations import file_name, is_local_file, vsi_path
 from sarlign.tiling.gdal_errors import READ_ERRORS
 
 HTTP_TIMEOUT_S = 30
@@ -41,8 +41,7 @@ COMMON_NAMES = {"BLUE": "B2", "GREEN": "B3", "RED": "B4", "NIR": "B8"}  # Sentin
 def is_stac_item(location: str) -> bool:
     """Whether ``location`` names a STAC Item: a ``.json`` file or URL (a query after it allowed), or an
     API's item URL (``…/items/ID``)."""
-    path = location.split("?", 1)[0] if "://" in location else location
-    return path.lower().endswith(".json") or bool(_API_ITEM.match(location))
+    return file_name(location).lower().endswith(".json") or bool(_API_ITEM.match(location))
 
 
 def fetch_json(location: str) -> Any:

@@ -22,13 +22,13 @@ from sarlign.errors import OptionError
 from sarlign.georef.overviews import overview_factors, sar_values
 from sarlign.georef.raster_out import (
     GcpGeoreference,
-    OutputGrid,
     check_creation_options,
     regeoreferenced_vrt,
     resampling_grid,
     write_regeoreferenced_cog,
     write_resampled_cog,
 )
+from sarlign.tiling.recipe import ReferenceGrid
 
 OLD = Affine(10.0, 0.0, 500_000.0, 0.0, -10.0, 5_000_000.0)
 NEW = Affine(10.0003, 0.0012, 499_880.25, 0.0007, -9.9991, 5_000_070.5)
@@ -120,7 +120,7 @@ def test_relative_source_path_is_resolved(source, tmp_path, monkeypatch):
 def test_resampled_cog_on_own_grid_is_unchanged(source, tmp_path):
     path, data, _ = source
     out = tmp_path / "resampled.tif"
-    write_resampled_cog(path, OutputGrid(CRS.from_epsg(32633), OLD, 1100, 900), out, _values(data))
+    write_resampled_cog(path, ReferenceGrid(CRS.from_epsg(32633).to_wkt(), OLD, 1100, 900), out, _values(data))
     assert_valid_cog(out)
     with rasterio.open(out) as cog:
         assert cog.transform == OLD
@@ -133,7 +133,7 @@ def test_resampled_cog_on_shifted_grid_moves_pixels(source, tmp_path):
     path, data, nodata = source
     grid = OLD @ Affine.translation(5, 3)
     out = tmp_path / "shifted.tif"
-    write_resampled_cog(path, OutputGrid(CRS.from_epsg(32633), grid, 1000, 800), out, _values(data))
+    write_resampled_cog(path, ReferenceGrid(CRS.from_epsg(32633).to_wkt(), grid, 1000, 800), out, _values(data))
     with rasterio.open(out) as cog:
         assert (cog.width, cog.height) == (1000, 800)
         assert cog.transform == grid
@@ -302,7 +302,7 @@ def test_resampled_cog_from_a_gcp_source_uses_its_gcps(gcp_sar, tmp_path):
     whole-pixel positions), away from the edges and its nodata."""
     path, data, transform = gcp_sar
     out = tmp_path / "gcp_resampled.tif"
-    write_resampled_cog(path, OutputGrid(CRS.from_epsg(4326), transform, data.shape[2], data.shape[1]), out, "db")
+    write_resampled_cog(path, ReferenceGrid(CRS.from_epsg(4326).to_wkt(), transform, data.shape[2], data.shape[1]), out, "db")
     assert_valid_cog(out)
     with rasterio.open(out) as cog:
         assert cog.transform == transform and cog.crs == CRS.from_epsg(4326)
@@ -322,7 +322,7 @@ def test_average_resampling_averages_linear_power(tmp_path, write_raster, values
     dtype = np.float32 if values == "db" else np.uint16
     path = write_raster(tmp_path / "board.tif", board.astype(dtype), transform=OLD, nodata=-9999 if values == "db" else 0)
     out = tmp_path / "averaged.tif"
-    coarse = OutputGrid(CRS.from_epsg(32633), OLD @ Affine.scale(2), 32, 32)
+    coarse = ReferenceGrid(CRS.from_epsg(32633).to_wkt(), OLD @ Affine.scale(2), 32, 32)
     write_resampled_cog(path, coarse, out, values, Resampling.average)
     with rasterio.open(out) as cog:
         averaged = cog.read(1)
@@ -331,10 +331,10 @@ def test_average_resampling_averages_linear_power(tmp_path, write_raster, values
 
 
 def test_a_target_crs_and_resolution_give_the_references_extent_on_aligned_pixels():
-    reference = OutputGrid(CRS.from_epsg(32633), OLD, 1100, 900)
+    reference = ReferenceGrid(CRS.from_epsg(32633).to_wkt(), OLD, 1100, 900)
     assert resampling_grid(reference) == reference
     grid = resampling_grid(reference, CRS.from_epsg(4326), (0.0002, 0.0002))
-    assert grid.crs == CRS.from_epsg(4326) and (grid.transform.a, grid.transform.e) == (0.0002, -0.0002)
+    assert CRS.from_wkt(grid.crs_wkt) == CRS.from_epsg(4326) and (grid.transform.a, grid.transform.e) == (0.0002, -0.0002)
     assert grid.transform.c / 0.0002 == pytest.approx(round(grid.transform.c / 0.0002))  # target-aligned
     coarser = resampling_grid(reference, None, (20.0, 20.0))
     assert (coarser.width, coarser.height) == (550, 450) and coarser.transform == Affine(20, 0, 500_000, 0, -20, 5_000_000)
