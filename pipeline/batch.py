@@ -71,9 +71,9 @@ log = logging.getLogger(__name__)
 TileProgress = Callable[[str, int, int], None]  # (pair name, tiles done, tiles of the pair)
 SUMMARY_FIELDS = (
     "name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar",
-    "checkerboard", "residual_map",
+    "checkerboard", "residual_map", "field_map",
 )
-QUICKLOOKS = ("checkerboard", "residual_map")  # OutputPaths fields the summary links to
+QUICKLOOKS = ("checkerboard", "residual_map", "field_map")  # OutputPaths fields the summary links to
 
 
 # Names of the batch's own files in the out dir (batch_summary.csv/.json, batch.log): no pair may take them.
@@ -134,6 +134,7 @@ class PairSummary:
     error: str = ""
     checkerboard: str = ""  # the quicklooks (--quicklook), relative to the out dir; empty when not written
     residual_map: str = ""
+    field_map: str = ""
 
 
 def read_pairs(path: Path) -> list[BatchPair]:

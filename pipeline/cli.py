@@ -186,7 +186,7 @@ SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask sc
 WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
-QUICKLOOK = typer.Option(False, "--quicklook", help="Also write two PNG pictures beside the output: NAME_checkerboard.png (reference and SAR squares before and after, with a full-resolution zoom) and NAME_residuals.png (tie-point residual arrows over the scene).")
+QUICKLOOK = typer.Option(False, "--quicklook", help="Also write three PNG pictures beside the output: NAME_checkerboard.png (reference and SAR squares before and after, with a full-resolution zoom), NAME_residuals.png (tie-point residual arrows over the scene) and NAME_field.png (the field a richer --transform applies beyond the affine, or the one a local field would apply).")
 MASK_CLOUDS = typer.Option(False, "--mask-clouds", help="Leave out the reference pixels a Sentinel-2 L2A product's scene classification (SCL) calls cloud, cloud shadow or cirrus.")
 PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress as plain lines 'PROGRESS tiles 3/40' on stderr instead of bars (for programs driving sarlign, e.g. the QGIS plugin).")
 

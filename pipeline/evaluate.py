@@ -67,7 +67,8 @@ def evaluate_pairs(
     """Register every case of every pair; residuals as a Dataset with dims (pair, case, window, axis).
 
     Variables: ``residual`` (px, NaN where a window had no data or the fit was refused), ``refused``
-    (bool), ``inliers`` and ``tie_points`` (counts), ``seconds`` (wall time of the registration).
+    (bool), ``model`` (the transform fitted, ``auto``'s choice; empty where refused), ``inliers`` and
+    ``tie_points`` (counts), ``seconds`` (wall time of the registration).
     """
     pairs = load_pairs(data / VOLKOV)
     if not pairs:
@@ -75,6 +76,7 @@ def evaluate_pairs(
     shape = (len(pairs), len(CASES))
     residual = np.full(shape + (25, 2), np.nan)
     refused = np.zeros(shape, dtype=bool)
+    model = np.full(shape, "", dtype=object)
     inliers, tie_points, seconds = np.zeros(shape, int), np.zeros(shape, int), np.full(shape, np.nan)
     total, done = len(pairs) * len(CASES), 0
     for i, pair in enumerate(pairs):
@@ -96,6 +98,7 @@ def evaluate_pairs(
                 # GCP grid with a polynomial).
                 seen = OutputPaths.beside(output).resampled if options.resample else output
                 residual[i, j] = window_residuals(read_on_grid(seen, *grid), original)
+                model[i, j] = report["transform"]
                 inliers[i, j] = report["quality"]["inliers"]
                 tie_points[i, j] = report["quality"]["tie_points"]
                 seconds[i, j] = report["timings"]["total_s"]
@@ -106,6 +109,7 @@ def evaluate_pairs(
         {
             "residual": (("pair", "case", "window", "axis"), residual, {"units": "pixel"}),
             "refused": (("pair", "case"), refused),
+            "model": (("pair", "case"), model),
             "inliers": (("pair", "case"), inliers),
             "tie_points": (("pair", "case"), tie_points),
             "seconds": (("pair", "case"), seconds, {"units": "s"}),
@@ -142,6 +146,8 @@ def summarise(results: xr.Dataset) -> dict:
         "share_spread_under_1px": float((spread_da < 1).mean()),
         "share_spread_under_0.5px": float((spread_da < 0.5).mean()),
         "rmse_px": {f"{p}/{c}": round(float(rmse.sel(pair=p, case=c)), 3) for p in results["pair"].values for c in CASES},
+        "models": {f"{p}/{c}": str(results["model"].sel(pair=p, case=c).item()) for p in results["pair"].values
+                   for c in CASES},
         "median_rmse_px": float(np.median(finite)),
         "max_rmse_px": float(np.max(finite)),
         "share_within": {f"{k}px": float(np.mean(finite <= k)) for k in (1, 2, 5, 8)},
@@ -172,4 +178,5 @@ def evaluate_checkpoints(data: Path, workdir: Path, client: Client, options: Reg
         "rmse_after_px": rmse(after),
         "inliers": report["quality"]["inliers"],
         "correction_px": report["correction"]["shift_px"],
+        "model": report["transform"],
     }

@@ -31,8 +31,8 @@ class OutputPaths:
 
     raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
     points: NAME.tif.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
-    NAME_resampled.tif (with ``--resample``); checkerboard and residual_map: NAME_checkerboard.png and
-    NAME_residuals.png (with ``--quicklook``); failure: NAME.failed.json, the diagnosis of a refused fit
+    NAME_resampled.tif (with ``--resample``); checkerboard, residual_map and field_map: NAME_checkerboard.png,
+    NAME_residuals.png and NAME_field.png (with ``--quicklook``); failure: NAME.failed.json, the diagnosis of a refused fit
     (written instead of a result, never beside one).
     """
 
@@ -44,6 +44,7 @@ class OutputPaths:
     resampled: Path
     checkerboard: Path
     residual_map: Path
+    field_map: Path
     failure: Path
 
     @staticmethod
@@ -62,6 +63,7 @@ class OutputPaths:
             named("_resampled.tif"),
             named("_checkerboard.png"),
             named("_residuals.png"),
+            named("_field.png"),
             named(".failed.json"),
         )
 
@@ -75,7 +77,10 @@ class OutputPaths:
 
     def wanted(self, resample: bool, quicklook: bool) -> dict[str, Path]:
         """The outputs a successful run with these options writes, by name (the report's ``outputs`` keys)."""
-        optional = {"resampled": resample, "checkerboard": quicklook, "residual_map": quicklook, "failure": False}
+        optional = {
+            "resampled": resample, "checkerboard": quicklook, "residual_map": quicklook, "field_map": quicklook,
+            "failure": False,
+        }
         return {k: v for k, v in self.every().items() if optional.get(k, True)}
 
     def unwanted(self, resample: bool, quicklook: bool) -> list[Path]:

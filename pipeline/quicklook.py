@@ -1,5 +1,6 @@
 """PNG quicklooks of a registration, pictures to look at instead of numbers: a before/after checkerboard of
-the reference and the SAR, and a map of the tie points' residual vectors.
+the reference and the SAR, a map of the tie points' residual vectors, and a map of the field beyond the
+affine (the one a richer model applies, or for an affine fit the one a local model would apply).
 
 Conventions: everything is drawn on the reference grid, in the reference CRS. Positions are reference-grid
 pixels (x = column, y = row, pixel corners at integers, GDAL's convention); image arrays are (row, col).
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import shapely
 from affine import Affine
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -39,6 +41,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 from scipy.ndimage import gaussian_gradient_magnitude
 
+from sarlign.georef.field_preview import FieldPreview, preview_model, sample_field
 from sarlign.georef.fit import GlobalFit, residual_vectors_px
 from sarlign.georef.gcps import gcp_transformer
 from sarlign.georef.styles import arrow_exaggeration
@@ -55,7 +58,11 @@ ZOOM_CANDIDATES = 6  # densest inlier windows whose edge agreement is compared t
 SQUARES = 8  # checkerboard squares along a panel's long side, fewer where the shift is large
 RESIDUAL_PX = 900  # the residual map's side on the canvas
 CHECKERBOARD_CANVAS_PX = (1084, 1200)  # (width, height) of the checkerboard PNG
-RESIDUAL_CANVAS_PX = (1000, 1030)  # (width, height) of the residual map PNG
+RESIDUAL_CANVAS_PX = (1000, 1030)  # (width, height) of the residual map PNG and of the field map PNG
+FIELD_NODES = 96  # the field's magnitude is sampled at this many nodes along the overlap's long side
+FIELD_ARROW_STRIDE = 4  # and drawn as an arrow at every 4th node (24 along the long side)
+FIELD_COLOURS = colormaps["viridis"]
+FIELD_ALPHA = 0.6  # the magnitude over the faint reference, which stays readable beneath it
 NO_DATA_RGB = (0.16, 0.18, 0.22)  # a square's pixels where its image has no data
 SAR_TINT = np.array([1.0, 0.8, 0.52])  # SAR squares in a warm tone; reference squares in grey
 TILE_COLOURS = {"matched": "#1a9850", "no_match": "#d73027", "screened": "#f28e2b", "outside": "#9e9e9e"}
@@ -301,14 +308,24 @@ def residual_arrows(outcome: Outcome) -> ResidualArrows:
     return ResidualArrows(ties.reference_xy[inliers], residual_vectors_px(fit, ties)[inliers], scale)
 
 
+def _map_axes(fig: Figure, view: View, backdrop: np.ma.MaskedArray) -> Axes:
+    """The map panel of the residual and field maps: ``backdrop`` (the reference on ``view``'s grid) in
+    faint greys, the axes limited to the view."""
+    ax = _axes(fig, 20, 62, RESIDUAL_PX, RESIDUAL_PX)
+    faint = ListedColormap(np.repeat(np.linspace(0.6, 0.97, 64)[:, None], 3, axis=1))
+    ax.imshow(backdrop.filled(1.0), cmap=faint, vmin=0, vmax=1, extent=view.extent, interpolation="antialiased")
+    ax.set_xlim(view.extent[0], view.extent[1])
+    ax.set_ylim(view.extent[2], view.extent[3])
+    ax.set_autoscale_on(False)  # arrows and outlines drawn later do not widen the view
+    return ax
+
+
 def residual_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray) -> Figure:
     """Tie points over the reference (``backdrop``, on ``view``'s grid) shown faint: inlier residuals as
     arrows coloured by length, outliers as grey crosses, tiles outlined in their status colour."""
     ties, fit = outcome.ties, outcome.fit
     fig = _canvas(RESIDUAL_CANVAS_PX, f"{display_name(outcome.plan.inputs[1].location)}: tie-point residuals", fit)
-    ax = _axes(fig, 20, 62, RESIDUAL_PX, RESIDUAL_PX)
-    faint = ListedColormap(np.repeat(np.linspace(0.6, 0.97, 64)[:, None], 3, axis=1))
-    ax.imshow(backdrop.filled(1.0), cmap=faint, vmin=0, vmax=1, extent=view.extent, interpolation="antialiased")
+    ax = _map_axes(fig, view, backdrop)
     statuses = []
     for row in outcome.tile_rows:
         col, top, w, h = row["window"]
@@ -323,8 +340,6 @@ def residual_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray) -
         angles="xy", scale_units="xy", scale=1 / arrows.scale,
         width=0.0028, headwidth=3.5, headlength=4, headaxislength=3.5,
     )
-    ax.set_xlim(view.extent[0], view.extent[1])
-    ax.set_ylim(view.extent[2], view.extent[3])
     key = f"{fit.quality.rmse_px:.2f} px, the inlier RMSE (arrows = residual × {arrows.scale:g})"
     ax.quiverkey(
         quiver, 0.6, -0.03, fit.quality.rmse_px, key, labelpos="E", coordinates="axes", fontproperties={"size": 9.5}
@@ -344,6 +359,48 @@ def residual_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray) -
     return fig
 
 
+def field_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray, preview: FieldPreview | None) -> Figure:
+    """The field beyond the affine over the reference (``backdrop``, on ``view``'s grid) shown faint: its
+    magnitude in colour, its direction as arrows, the tie points' hull (where the model is used; the field
+    fades to zero beyond it) dashed. ``preview`` None: the tie points fill too few cells for a field."""
+    name = display_name(outcome.plan.inputs[1].location)
+    applied = preview is not None and preview.applied
+    title = f"{name}: the {preview.model} field beyond the affine" if applied else f"{name}: a local field, not applied"
+    fig = _canvas(RESIDUAL_CANVAS_PX, title, outcome.fit)
+    ax = _map_axes(fig, view, backdrop)
+    if preview is None:
+        ax.text(0.5, 0.5, "The tie points fill too few cells for a local field.", transform=ax.transAxes,
+                ha="center", va="center", fontsize=13)
+        return fig
+    magnitude = preview.magnitude
+    step, half = preview.step, preview.step / 2
+    extent = (preview.x[0] - half, preview.x[-1] + half, preview.y[-1] + half, preview.y[0] - half)
+    top = max(float(magnitude.max()), 0.1)  # a flat field still gets a readable 0–0.1 px scale
+    shown = ax.imshow(magnitude, cmap=FIELD_COLOURS, vmin=0, vmax=top, alpha=FIELD_ALPHA, extent=extent,
+                      interpolation="bilinear")
+    outline = shapely.get_coordinates(shapely.get_exterior_ring(preview.support))  # none for a degenerate hull
+    ax.plot(outline[:, 0], outline[:, 1], "--", color="#222222", linewidth=1.2)
+    k = FIELD_ARROW_STRIDE
+    scale = 0.8 * k * step / top  # the longest arrow spans most of the space between two
+    xx, yy = np.meshgrid(preview.x[k // 2 :: k], preview.y[k // 2 :: k])
+    vectors = preview.vectors[k // 2 :: k, k // 2 :: k]
+    quiver = ax.quiver(xx, yy, vectors[..., 0], vectors[..., 1], angles="xy", scale_units="xy",
+                       scale=1 / scale, color="#111111", width=0.0025, headwidth=3.5, headlength=4, headaxislength=3.5)
+    inside = magnitude[preview.within_support()]
+    summary = ""
+    if inside.size:
+        summary = f"inside the tie points' hull: max {inside.max():.2f} px, RMS {np.sqrt(np.mean(inside**2)):.2f} px"
+    ax.quiverkey(quiver, 0.03, -0.025, top, f"{top:.2f} px (arrows × {scale:.3g}); {summary}", labelpos="E",
+                 coordinates="axes", fontproperties={"size": 9.5})
+    bar = fig.colorbar(shown, cax=_axes(fig, 20 + RESIDUAL_PX + 10, 62, 14, RESIDUAL_PX))
+    bar.set_label("field beyond the affine (reference pixels)")
+    how = ("The output carries this field (GCP grid; --resample warps through it)." if applied else
+           "The output carries the affine only; this is what --transform local would add.")
+    ax.text(0, -0.045, how + " Dashed: the tie points' hull, beyond which the field fades out.",
+            transform=ax.transAxes, ha="left", va="top", fontsize=9.5)
+    return fig
+
+
 def save_png(fig: Figure, path: Path) -> None:
     """Draw ``fig`` on the Agg canvas and save it as a palette PNG of at most 256 colours (a quarter of the
     RGB file's size; the pictures hold greys, one tint and a few annotation colours, so nothing visible is
@@ -354,14 +411,29 @@ def save_png(fig: Figure, path: Path) -> None:
     rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(path, format="PNG", optimize=True)
 
 
-def write_quicklooks(outcome: Outcome, raster_path: Path, checkerboard_path: Path, residual_map_path: Path) -> None:
-    """Write the before/after checkerboard and the residual map of a registration whose co-registered SAR
-    was written to ``raster_path``."""
+def field_preview(outcome: Outcome, view: View, nodes: int) -> FieldPreview | None:
+    """The fit's field beyond the affine (see :mod:`sarlign.georef.field_preview`) at ``nodes`` along the
+    long side of ``view``; None where the tie points fill too few cells for one."""
+    model, applied = preview_model(outcome.fit, outcome.ties)
+    if model is None:
+        return None
+    w = view.window
+    bounds = (w.col_off, w.row_off, w.col_off + w.width, w.row_off + w.height)
+    return sample_field(outcome.fit, model, applied, bounds, nodes)
+
+
+def write_quicklooks(
+    outcome: Outcome, raster_path: Path, checkerboard_path: Path, residual_map_path: Path, field_map_path: Path
+) -> None:
+    """Write the before/after checkerboard, the residual map and the field map of a registration whose
+    co-registered SAR was written to ``raster_path``."""
     whole = read_scene(outcome, raster_path, overview(outcome, PANEL_PX))
     zoomed = zoom(outcome, raster_path)
     view = overview(outcome, RESIDUAL_PX)
     backdrop = read_reference(outcome.plan.reference_source, view)
+    preview = field_preview(outcome, view, FIELD_NODES)
     name = display_name(outcome.plan.inputs[1].location)
     with _DRAWING:
         save_png(checkerboard_figure(whole, zoomed, outcome.fit, name), checkerboard_path)
         save_png(residual_figure(outcome, view, backdrop), residual_map_path)
+        save_png(field_figure(outcome, view, backdrop, preview), field_map_path)

@@ -122,7 +122,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
             # Imported here: matplotlib costs a third of a second, and only --quicklook runs need it.
             from sarlign.pipeline.quicklook import write_quicklooks
 
-            write_quicklooks(outcome, temp["raster"], temp["checkerboard"], temp["residual_map"])
+            write_quicklooks(outcome, temp["raster"], temp["checkerboard"], temp["residual_map"], temp["field_map"])
         _write_geopackage(outcome, temp["tie_points"])
         ref, sar = plan.reference, plan.sar
         write_points_file(temp["points"], outcome.ties, fit, ref.transform, ref.crs, sar.crs, sar.map_to_pixel)

@@ -55,6 +55,7 @@ ASSETS: dict[str, tuple[list[str], str, str]] = {
     "points": (["metadata"], pystac.MediaType.TEXT, "Tie points for the QGIS Georeferencer"),
     "checkerboard": (["overview"], pystac.MediaType.PNG, "Checkerboard of reference and SAR, before and after"),
     "residual_map": (["overview"], pystac.MediaType.PNG, "Map of the tie points' residuals"),
+    "field_map": (["overview"], pystac.MediaType.PNG, "Map of the field beyond the affine"),
 }
 
 

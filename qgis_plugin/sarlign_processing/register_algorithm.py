@@ -94,7 +94,7 @@ class RegisterAlgorithm(SarlignAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterBoolean(
-                self.QUICKLOOK, "Also write PNG quicklooks (checkerboard before/after, residual map)", False
+                self.QUICKLOOK, "Also write PNG quicklooks (checkerboard before/after, residual map, field map)", False
             )
         )
         max_shift = QgsProcessingParameterNumber(

@@ -38,6 +38,7 @@ OPTIONS_THAT_CANNOT_WORK = [
     ("--workers", "0"),
     ("--device", "tpu"),
     ("--transform", "projective"),
+    ("--transform", "polynomial4"),
     ("--sar-scale", "decibels"),
     ("--matcher", "nonesuch"),
     ("--matcher-option", "foo=1"),

@@ -197,7 +197,8 @@ def test_a_run_with_quicklook_redoes_a_pair_completed_without_them_and_the_summa
     report = json.loads((out_dir / f"{name}.json").read_text())
     pairs_csv = tmp_path / "one.csv"
     pairs_csv.write_text(f"reference,sar,name\n{report['inputs']['reference']['path']},{report['inputs']['sar']['path']},{name}\n")
-    links = {"checkerboard": f"{name}_checkerboard.png", "residual_map": f"{name}_residuals.png"}
+    links = {"checkerboard": f"{name}_checkerboard.png", "residual_map": f"{name}_residuals.png",
+             "field_map": f"{name}_field.png"}
     assert _batch(pairs_csv, out_dir, "--quicklook").exit_code == 0
     row = _summary(out_dir)[name]
     assert row["status"] == "done" and {k: row[k] for k in links} == links

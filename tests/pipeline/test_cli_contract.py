@@ -17,7 +17,7 @@ from sarlign.pipeline.cli import run_command_line
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 RESULT = {"x.tif", "x.json", "x.gpkg", "x.tif.points", "x.stac.json", "x_resampled.tif", "x_checkerboard.png",
-          "x_residuals.png"}
+          "x_residuals.png", "x_field.png"}
 DIAGNOSIS = {"x.failed.json"}
 
 numbers = st.one_of(

@@ -43,10 +43,12 @@ def results_dataset() -> xr.Dataset:
     inliers = np.array([[10, 20, 30], [40, 50, 60], [70, 0, 90]])
     tie_points = np.array([[20, 40, 60], [80, 100, 120], [140, 0, 180]])
     seconds = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, np.nan, 8.0]])
+    model = np.array([["affine"] * 3, ["local", "polynomial2", "local"], ["affine", "", "affine"]], dtype=object)
     return xr.Dataset(
         {
             "residual": (("pair", "case", "window", "axis"), r),
             "refused": (("pair", "case"), refused),
+            "model": (("pair", "case"), model),
             "inliers": (("pair", "case"), inliers),
             "tie_points": (("pair", "case"), tie_points),
             "seconds": (("pair", "case"), seconds),
@@ -103,6 +105,11 @@ def test_bias_is_the_mean_signed_residual_over_all_windows_with_data(summary):
     assert summary["bias_norm_px"] == pytest.approx(np.hypot(bx, by))
 
 
+def test_each_case_names_the_model_fitted_and_a_refused_case_none(summary):
+    assert summary["models"]["p2/A"] == "polynomial2" and summary["models"]["p2/X"] == "local"
+    assert summary["models"]["p3/A"] == "" and list(summary["models"]) == list(summary["rmse_px"])
+
+
 def test_inlier_and_timing_figures(summary):
     """Inliers per case over all 9 cases; inlier ratio = Σ inliers / Σ tie points; seconds skip the refused case."""
     assert summary["inliers_per_case"] == pytest.approx(370 / 9)
@@ -128,7 +135,7 @@ def test_evaluate_pairs_assembles_residuals_refusals_and_progress(shared_data, s
             raise FitRefusedError("not trustworthy")
         source = sar if case == "T" else sar.with_name("volkov_020_sar.tif")
         shutil.copyfile(source, output)
-        return {"quality": {"inliers": 40, "tie_points": 50}, "timings": {"total_s": 1.5}}
+        return {"quality": {"inliers": 40, "tie_points": 50}, "timings": {"total_s": 1.5}, "transform": "affine"}
 
     monkeypatch.setattr(evaluate, "register_pair", fake_register)
     progress = []
@@ -151,6 +158,7 @@ def test_evaluate_pairs_assembles_residuals_refusals_and_progress(shared_data, s
     assert results["inliers"].values.tolist() == [[40, 0, 40]]
     assert results["tie_points"].values.tolist() == [[50, 0, 50]]
     np.testing.assert_array_equal(results["seconds"].values, [[1.5, np.nan, 1.5]])
+    assert results["model"].values.tolist() == [["affine", "", "affine"]]
 
     summary = summarise(results)
     assert summary["refused"] == 1 and np.isnan(summary["spread_px"]["020"])
@@ -170,11 +178,11 @@ def test_evaluate_checkpoints_reports_rmse_before_and_after(shared_data, shared_
     def fake_register(optical, sar, output, options, client, overwrite=False):
         assert Path(sar).name == "cfog_rosenheim_sar.tif" and overwrite
         return {"geotransform": {"new": list(fitted.to_gdal())}, "quality": {"inliers": 99},
-                "correction": {"shift_px": [0.5, -0.25]}}
+                "correction": {"shift_px": [0.5, -0.25]}, "transform": "affine"}
 
     monkeypatch.setattr(evaluate, "register_pair", fake_register)
     report = evaluate_checkpoints(shared_data, tmp_path, None, RegisterOptions())
     assert report["check_points"] == 164
     assert report["rmse_before_px"] == pytest.approx(1.79, abs=0.02)
     assert 0.75 < report["rmse_after_px"] < 0.85
-    assert report["inliers"] == 99 and report["correction_px"] == [0.5, -0.25]
+    assert report["inliers"] == 99 and report["correction_px"] == [0.5, -0.25] and report["model"] == "affine"

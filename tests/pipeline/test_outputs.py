@@ -15,7 +15,7 @@ def test_every_output_lies_beside_the_raster():
     assert outputs.failure.name == "S1_coreg.failed.json" and outputs.points.name == "S1_coreg.tif.points"
     assert "failure" not in outputs.wanted(resample=True, quicklook=True)
     assert set(outputs.unwanted(resample=False, quicklook=False)) == {
-        outputs.resampled, outputs.checkerboard, outputs.residual_map, outputs.failure
+        outputs.resampled, outputs.checkerboard, outputs.residual_map, outputs.field_map, outputs.failure
     }
 
 

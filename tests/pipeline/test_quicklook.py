@@ -60,11 +60,16 @@ def _gradient_correlation(a: np.ma.MaskedArray, b: np.ma.MaskedArray) -> float:
 
 
 @pytest.mark.parametrize(
-    "name, size", [("checkerboard", quicklook.CHECKERBOARD_CANVAS_PX), ("residual_map", quicklook.RESIDUAL_CANVAS_PX)]
+    "name, size",
+    [
+        ("checkerboard", quicklook.CHECKERBOARD_CANVAS_PX),
+        ("residual_map", quicklook.RESIDUAL_CANVAS_PX),
+        ("field_map", quicklook.RESIDUAL_CANVAS_PX),
+    ],
 )
 def test_each_quicklook_is_a_small_png_of_its_canvas_size(registered, name, size):
     path = getattr(registered[1], name)
-    assert path.name.endswith(("_checkerboard.png", "_residuals.png"))
+    assert path.name.endswith(("_checkerboard.png", "_residuals.png", "_field.png"))
     with Image.open(path) as image:
         image.verify()
     with Image.open(path) as image:
@@ -109,6 +114,23 @@ def test_the_residual_map_draws_one_arrow_per_inlier_with_its_residual(registere
     residuals = residual_vectors_px(fit, outcome.ties)[fit.inliers]
     np.testing.assert_allclose(np.column_stack([arrows.U, arrows.V]), residuals)
     assert f"inlier RMSE {fit.quality.rmse_px:.2f} px" in " ".join(t.get_text() for t in figure.texts)
+
+
+def test_the_field_map_of_an_affine_fit_draws_the_local_field_its_inliers_would_give(registered):
+    """The demo pair is registered with the affine: the field map shows, unapplied, the local field of its
+    inliers, as arrows at every FIELD_ARROW_STRIDE-th node of the sampled field."""
+    outcome, _ = registered
+    view = quicklook.overview(outcome, quicklook.RESIDUAL_PX)
+    backdrop = quicklook.read_reference(outcome.plan.recipes[0].reference, view)
+    preview = quicklook.field_preview(outcome, view, quicklook.FIELD_NODES)
+    assert not preview.applied and preview.model == "local"
+    figure = quicklook.field_figure(outcome, view, backdrop, preview)
+    (arrows,) = [c for ax in figure.axes for c in ax.collections if isinstance(c, Quiver)]
+    k = quicklook.FIELD_ARROW_STRIDE
+    expected = preview.vectors[k // 2 :: k, k // 2 :: k].reshape(-1, 2)
+    np.testing.assert_allclose(np.column_stack([arrows.U, arrows.V]), expected)
+    assert 0 < preview.magnitude.max() < 3  # a 1 px inlier RMSE: a field of a pixel or so, not of the shift
+    assert "not applied" in " ".join(t.get_text() for t in figure.texts)
 
 
 def test_a_sar_georeferenced_by_gcps_alone_is_read_through_its_gcps(gcp_only_sar):

@@ -217,7 +217,7 @@ def test_register_recovers_the_shift_reporting_progress_to_100(registered):
     gpkg, report_path = output.with_suffix(".gpkg"), output.with_suffix(".json")
     written = report["outputs"]
     assert written["raster"] == str(output) and written["tie_points"] == str(gpkg)
-    assert {"checkerboard", "residual_map"} <= set(written) and all(Path(p).exists() for p in written.values())
+    assert {"checkerboard", "residual_map", "field_map"} <= set(written) and all(Path(p).exists() for p in written.values())
     assert _results(result.stdout) == {
         "OUTPUT": str(output),
         "TIE_POINTS": f"{gpkg}|layername=tie_points",

@@ -1,0 +1,83 @@
+"""What a fit adds beyond its affine, sampled on the reference grid: the field a richer model applies, or,
+for an affine fit, the field a local model would apply (not applied; it tells a user whether
+``--transform local`` is worth a try).
+
+Conventions: positions and vectors are reference-grid pixels (x right, y down, pixel corners at integers).
+A model maps SAR-grid points to reference points; the field at a reference point ``r`` is taken at the
+SAR-grid point the fit's affine sends to ``r``. The field is smooth over hundreds of pixels, so the few
+pixels by which the richer model moves that point change nothing visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from sarlign.georef.fit import GlobalFit, TiePoints
+from sarlign.georef.robust import apply
+from sarlign.georef.smooth_models import SupportedModel, fit_local
+
+
+@dataclass(frozen=True)
+class FieldPreview:
+    """A fit's displacement beyond its affine, on a regular grid of reference points.
+
+    ``x`` (W,) and ``y`` (H,): the grid's columns and rows (reference pixels), ``step`` px apart;
+    ``vectors`` (H, W, 2): the displacement (px) at each node; ``support``: the tie points' hull, where the
+    model is used (beyond it the displacement fades to zero); ``applied``: the output carries this field (False: a local field the
+    affine fit's inliers would give, for comparison); ``model``: the model's name.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    step: float
+    vectors: np.ndarray
+    support: Polygon
+    applied: bool
+    model: str
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        """(H, W) length of the displacement, px."""
+        return np.linalg.norm(self.vectors, axis=-1)
+
+    def within_support(self) -> np.ndarray:
+        """(H, W) bool: the nodes inside the tie points' hull."""
+        xx, yy = np.meshgrid(self.x, self.y)
+        return shapely.contains_xy(self.support, xx, yy)
+
+
+def _to_sar_grid(affine: np.ndarray, reference_xy: np.ndarray) -> np.ndarray:
+    """(N, 2) SAR-grid points that the affine (2, 3) sends to ``reference_xy`` (N, 2)."""
+    return np.linalg.solve(affine[:, :2], (reference_xy - affine[:, 2]).T).T
+
+
+def preview_model(fit: GlobalFit, ties: TiePoints) -> tuple[SupportedModel | None, bool]:
+    """(the model to preview, whether the output applies it): the fit's richer model, or for an affine fit
+    a local field fitted to its inliers (None where they fill too few cells for one)."""
+    if isinstance(fit.field, SupportedModel):
+        return fit.field, True
+    inliers = fit.inliers
+    try:
+        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers]), False
+    except ValueError:  # too few cells of tie points for a field
+        return None, False
+
+
+def sample_field(
+    fit: GlobalFit, model: SupportedModel, applied: bool, bounds: tuple[float, float, float, float], nodes: int
+) -> FieldPreview:
+    """``model`` minus the fit's affine on a grid of ``nodes`` along the longer side of ``bounds`` (left,
+    top, right, bottom; reference pixels), nodes at the cells' centres."""
+    left, top, right, bottom = bounds
+    step = max(right - left, bottom - top) / nodes
+    x = np.arange(left + step / 2, right, step)
+    y = np.arange(top + step / 2, bottom, step)
+    reference = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
+    sar_grid = _to_sar_grid(fit.model, reference)
+    vectors = (model(sar_grid) - apply(fit.model, sar_grid)).reshape(len(y), len(x), 2)
+    hull = shapely.transform(model.support, lambda points: apply(fit.model, points))
+    return FieldPreview(x, y, step, vectors, hull, applied, model.name)
