@@ -1,7 +1,7 @@
 """Errors that end a run, each with the exit code the command line returns for it.
 
-Exit codes: 0 success, 1 unexpected failure, 2 bad input or usage, 3 the fit was refused as untrustworthy,
-130 interrupted (Ctrl-C, SIGTERM).
+Exit codes: 0 success, 1 outputs that could not be written or an unexpected failure, 2 bad input or
+usage, 3 the fit was refused as untrustworthy, 130 interrupted (Ctrl-C, SIGTERM).
 
 Every error here survives pickling, so one raised on a Dask worker (a damaged input found while reading a
 tile) reaches the command line as the same error, with the same exit code.
@@ -49,6 +49,11 @@ class OptionError(SarlignError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.option, self.problem))
+
+
+class OutputWriteError(SarlignError):
+    """The outputs could not be written (a full disk, a failing file system); none is left behind. The
+    message names the folder."""
 
 
 class FitRefusedError(SarlignError):

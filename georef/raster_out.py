@@ -45,7 +45,7 @@ from sarlign.georef.overviews import (
 )
 from sarlign.georef.staging import temporary_folder_prefix
 from sarlign.locations import is_local_file
-from sarlign.tiling.gdal_errors import READ_ERRORS
+from sarlign.tiling.gdal_errors import GDAL_ERRORS
 from sarlign.tiling.recipe import ReferenceGrid
 
 # NUM_THREADS: compression on every core; outputs are written after matching, when the cores are free.
@@ -163,7 +163,7 @@ def check_creation_options(options: CreationOptions, dtype: str, count: int) -> 
                              transform=Affine(1, 0, 0, 0, -1, 16)) as probe:
                 probe.write(np.zeros((count, 16, 16), dtype))
             rasterio.shutil.copy(memory.name, copied.name, driver="COG", **{**COG_OPTIONS, **dict(options)})
-    except READ_ERRORS as error:
+    except GDAL_ERRORS as error:
         caught.messages.append(str(error))
     finally:
         logger.removeHandler(caught)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 
 from sarlign.coords import map_points, map_vectors
-from sarlign.errors import FitRefusedError
+from sarlign.errors import FitRefusedError, OutputWriteError
 from sarlign.georef.calibration import write_calibrated
 from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
 from sarlign.georef.gcps import gcp_transformer
@@ -41,6 +42,7 @@ from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_
 from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
 from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile, tile_status
+from sarlign.tiling.gdal_errors import GDAL_ERRORS, gdal_message
 
 ProgressCallback = Callable[[int, int], None]
 GPU_BATCH = 8  # tiles per matching task on a GPU worker: one descriptor batch of 8 × 624² px
@@ -98,7 +100,21 @@ def collect_tie_points(results: list[TileResult]) -> TiePoints:
 
 
 def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:
-    """Write every output under temporary names, then rename them into place together; return the report."""
+    """Write every output under temporary names, then rename them into place together; return the report.
+
+    Raises:
+        OutputWriteError: a file could not be written (a full disk: the message gives the space left);
+            nothing of this run is left in the folder.
+    """
+    try:
+        return _write_outputs(outcome, outputs, timings, job_started)
+    except (OSError, *GDAL_ERRORS) as error:
+        free_mib = shutil.disk_usage(outputs.folder).free / 2**20
+        problem = f"{gdal_message(error)} ({free_mib:.1f} MiB free there)"
+        raise OutputWriteError(f"{outputs.folder}: the outputs could not be written: {problem}") from error
+
+
+def _write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
     wanted = outputs.wanted(options.resample, options.quicklook)
     started = time.perf_counter()

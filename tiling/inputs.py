@@ -38,7 +38,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from sarlign.errors import InputError
 from sarlign.locations import display_name, file_name, is_local_file, vsi_path
-from sarlign.tiling.gdal_errors import READ_ERRORS
+from sarlign.tiling.gdal_errors import GDAL_ERRORS
 from sarlign.tiling.recipe import ClassMask
 from sarlign.tiling.stac_inputs import band_key, is_stac_item, resolve_item
 
@@ -194,7 +194,7 @@ def _product_listing(location: str, metadata: str, what: str) -> tuple[list[str]
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(metadata) as product:
                 return product.subdatasets, product.tags()
-    except READ_ERRORS as error:
+    except GDAL_ERRORS as error:
         raise _open_failure(location, what, error) from None
 
 
@@ -325,7 +325,7 @@ def _band_names(dataset: str, location: str) -> list[str]:
     try:
         with rasterio.open(dataset) as src:
             return [src.tags(i).get("BANDNAME") or (src.descriptions[i - 1] or "") for i in range(1, src.count + 1)]
-    except READ_ERRORS as error:
+    except GDAL_ERRORS as error:
         raise _open_failure(location, "raster", error) from None
 
 

@@ -28,7 +28,7 @@ from rasterio.windows import Window, from_bounds
 from scipy.ndimage import distance_transform_edt
 
 from sarlign.errors import InputError
-from sarlign.tiling.gdal_errors import READ_ERRORS, gdal_message
+from sarlign.tiling.gdal_errors import GDAL_ERRORS, gdal_message
 from sarlign.tiling.recipe import ClassMask, RasterSource, ReferenceGrid, TileRecipe
 from sarlign.tiling.scene import georeferenced_by_gcps
 
@@ -183,7 +183,7 @@ def _read_or_blame(source: RasterSource, tile_id: str, read: Callable[[], T]) ->
     """
     try:
         return read()
-    except READ_ERRORS as error:
+    except GDAL_ERRORS as error:
         problem = f"cannot be read at tile {tile_id} (damaged or truncated? {gdal_message(error)})"
     raise InputError(source.path, problem)
 

@@ -16,7 +16,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from sarlign.errors import InputError
-from sarlign.tiling.gdal_errors import READ_ERRORS, gdal_message
+from sarlign.tiling.gdal_errors import GDAL_ERRORS, gdal_message
 
 STATS_SIZE = 1024
 SarScale = Literal["auto", "linear", "db"]
@@ -76,7 +76,7 @@ def band_scaling(
     """
     try:
         values = _decimated_valid(path, band, nodata)
-    except READ_ERRORS as error:
+    except GDAL_ERRORS as error:
         raise InputError(path, f"band {band} of the {role} cannot be read (damaged or truncated? {gdal_message(error)})") from None
     if values.size == 0:
         raise InputError(path, f"band {band} of the {role} holds no valid pixel (all nodata)")

@@ -24,7 +24,7 @@ from shapely.geometry import Polygon, box
 
 from sarlign.coords import map_points
 from sarlign.errors import InputError
-from sarlign.tiling.gdal_errors import READ_ERRORS
+from sarlign.tiling.gdal_errors import GDAL_ERRORS
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def open_raster(path: str, role: str, allow_gcps: bool = False) -> RasterInfo:
                 band_descriptions=tuple(src.descriptions),
                 gcps=tuple(gcps) if by_gcps else (),
             )
-    except READ_ERRORS as exc:
+    except GDAL_ERRORS as exc:
         raise InputError(path, f"cannot be opened as a raster ({exc})") from None
 
 

@@ -27,7 +27,7 @@ from rasterio.dtypes import dtype_rev, typename_fwd
 
 from sarlign.errors import InputError
 from sarlign.locations import file_name, is_local_file, vsi_path
-from sarlign.tiling.gdal_errors import READ_ERRORS
+from sarlign.tiling.gdal_errors import GDAL_ERRORS
 
 HTTP_TIMEOUT_S = 30
 # Transient HTTP failures are retried as GDAL's reads are (see sarlign/__init__.py): 4 times, the delay
@@ -153,7 +153,7 @@ def stacked_vrt(sources: list[tuple[str, int]]) -> str:
         try:
             with rasterio.open(location) as src:
                 grids.append((src.crs, src.transform, src.width, src.height, src.dtypes[0], src.nodata))
-        except READ_ERRORS as error:
+        except GDAL_ERRORS as error:
             raise InputError(location, f"cannot be opened as a raster ({error})") from None
     crs, transform, width, height, _, _ = grids[0]
     for location, grid in zip(locations[1:], grids[1:]):

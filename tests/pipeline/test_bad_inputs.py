@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -383,4 +384,27 @@ def test_ctrl_c_stops_quietly_with_exit_130_and_writes_nothing(demo_pair, out_di
     assert process.wait(timeout=120) == 130, "".join(lines)
     said = [line for line in lines if line.strip() and not line.startswith("PROGRESS")]
     assert len(said) == 1 and said[0].startswith("error: stopped"), "".join(lines)
+    assert _files(out_dir) == []
+
+
+def _file_size_limit(limit_bytes: int) -> None:
+    """In a child process: files larger than ``limit_bytes`` cannot be written (EFBIG, as on a full disk:
+    the write fails, the process goes on)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def test_outputs_the_file_system_will_not_take_exit_1_in_one_line_leaving_nothing(demo_pair, out_dir):
+    """The output raster (about 560 kB) cannot be written past 200 kB, as on a nearly full disk: exit 1, a
+    JSON object and one line saying the outputs could not be written, with the space left; no traceback
+    of sarlign's, and no file in the folder. (GDAL prints its own lines about the failed writes first.)"""
+    command = [str(Path(sys.executable).parent / "sarlign"), "register", *map(str, demo_pair), "-o",
+               str(out_dir / "x.tif"), "--json", "--quiet"]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             preexec_fn=lambda: _file_size_limit(200_000))
+    assert process.returncode == 1, process.stderr
+    ours = [line for line in process.stderr.splitlines() if line.startswith("error:")]
+    assert len(ours) == 1 and "the outputs could not be written" in ours[0] and "MiB free there" in ours[0]
+    assert "Traceback" not in process.stderr
+    assert json.loads(process.stdout)["status"] == "failed"
     assert _files(out_dir) == []
