@@ -5,7 +5,8 @@ amplitude, GCPs in EPSG:4326 carrying a known error of 52 m west, 41 m north; se
 The demo pair's own alignment is about 3 px off by sarlign's measure (the Volkov data), so where the GRD
 belongs is where the same SAR registered with its geotransform belongs: its true GCPs moved by that run's
 correction. Both runs fit a translation, the model of a GRD's geolocation error (an orbit or timing
-offset); each starts a one-worker local Dask cluster.
+offset), and once more a local field (``--transform local``, carried by a dense GCP grid); each starts a
+one-worker local Dask cluster.
 """
 
 import json
@@ -30,9 +31,10 @@ REFERENCE_CRS = CRS.from_epsg(3395)
 PIXEL_M = 10.0  # the reference grid's pixel, map metres of EPSG:3395
 
 
-def _register(sar, output) -> dict:
+def _register(sar, output, transform: str = "translation") -> dict:
     result = CliRunner().invoke(
-        app, ["register", str(REFERENCE), str(sar), "-o", str(output), "--resample", "--json", "--quiet", "--workers", "1", "--transform", "translation"]
+        app, ["register", str(REFERENCE), str(sar), "-o", str(output), "--resample", "--json", "--quiet", "--workers", "1",
+              "--transform", transform]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -81,8 +83,25 @@ def test_output_carries_the_corrected_gcps_and_the_input_pixels(runs, gcp_only_s
         np.testing.assert_array_equal(cog.read(1), grd.read(1))
 
 
-def test_resampled_grd_lies_where_the_resampled_aligned_sar_does(runs):
-    """Both --resample outputs are on the reference grid; their content agrees to a fraction of a pixel."""
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory, gcp_only_sar) -> dict:
+    """The same two registrations with ``--transform local``."""
+    work = tmp_path_factory.mktemp("gcp_local_runs")
+    return {
+        "aligned": _register(SAMPLE / "s1_aligned.tif", work / "aligned.tif", "local"),
+        "grd": _register(gcp_only_sar["path"], work / "grd.tif", "local"),
+    }
+
+
+@pytest.mark.parametrize("model_runs", ["runs", "local_runs"])
+def test_resampled_grd_lies_where_the_resampled_aligned_sar_does(model_runs, request):
+    """Both --resample outputs are on the reference grid; their content agrees to a fraction of a pixel,
+    with a translation and with a local field (which a GRD gets as a dense GCP grid in the reference CRS)."""
+    runs = request.getfixturevalue(model_runs)
+    if model_runs == "local_runs":
+        georeferencing = runs["grd"]["geotransform"]
+        assert runs["grd"]["transform"] == "local" and georeferencing["crs"] == "EPSG:3395"
+        assert len(georeferencing["gcps"]["new"]) == 33 * 33 and "thin-plate" in georeferencing["gcp_transformer"]
     with rasterio.open(runs["grd"]["outputs"]["resampled"]) as grd, rasterio.open(runs["aligned"]["outputs"]["resampled"]) as aligned, rasterio.open(REFERENCE) as ref:
         assert (grd.crs, grd.transform, grd.shape) == (ref.crs, ref.transform, ref.shape)
         moved, still = grd.read(1).astype(np.float64), aligned.read(1).astype(np.float64)
