@@ -44,7 +44,7 @@ from sarlign.georef.overviews import (
     write_stored_scale,
 )
 from sarlign.georef.staging import temporary_folder_prefix
-from sarlign.locations import is_local_file
+from sarlign.locations import vsi_path
 from sarlign.tiling.gdal_errors import GDAL_ERRORS
 from sarlign.tiling.recipe import ReferenceGrid
 
@@ -108,9 +108,9 @@ def _number(value: float) -> str:
 
 
 def _source_band(parent: ET.Element, location: str, band: int) -> None:
-    """A VRT source band: a local file by its absolute path, a GDAL location (``/vsicurl/…``) verbatim."""
-    text = str(Path(location).resolve()) if is_local_file(location) else location
-    ET.SubElement(parent, "SourceFilename", relativeToVRT="0").text = text
+    """A VRT source band: a local file by its absolute path, a URL by GDAL's own name for it (a VRT is read
+    by GDAL, which does not take ``s3://``), any other GDAL location (``/vsicurl/…``) verbatim."""
+    ET.SubElement(parent, "SourceFilename", relativeToVRT="0").text = vsi_path(location)
     ET.SubElement(parent, "SourceBand").text = str(band)
 
 

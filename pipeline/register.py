@@ -111,7 +111,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     except (OSError, *GDAL_ERRORS) as error:
         free_mib = shutil.disk_usage(outputs.folder).free / 2**20
         problem = f"{gdal_message(error)} ({free_mib:.1f} MiB free there)"
-        raise OutputWriteError(f"{outputs.folder}: the outputs could not be written: {problem}") from error
+        raise OutputWriteError(f"{outputs.folder}: writing the outputs failed: {problem}") from error
 
 
 def _write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:

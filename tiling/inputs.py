@@ -148,6 +148,8 @@ def _product(location: str) -> tuple[str | None, str]:
         return "S1", location
     if file_name(location).lower().endswith(".zip"):
         return _zipped_product(location)
+    if name.endswith(".SAFE") and not is_local_file(location):  # a SAFE folder in object storage or on a server
+        return _named_product(location, location.rstrip("/"), name.removesuffix(".SAFE"))
     return None, location
 
 
@@ -158,8 +160,6 @@ def _zipped_product(location: str) -> tuple[str, str]:
     """A zipped SAFE product: its kind and the ``/vsizip/`` location of its metadata file. A local zip is
     looked into; a remote one is taken to hold ``NAME.SAFE`` as ESA's zips do (GDAL says so if not)."""
     stem = file_name(location)[: -len(".zip")].removesuffix(".SAFE")
-    if S2_NAME.match(stem) and S2_NAME.match(stem)["level"] == "L1B":
-        raise InputError(location, _L1B)
     if is_local_file(location):
         try:
             with zipfile.ZipFile(location) as archive:
@@ -174,12 +174,25 @@ def _zipped_product(location: str) -> tuple[str, str]:
         if any("MTD_MSIL1B" in m or "MTD_SAFL1B" in m for m in members):
             raise InputError(location, _L1B)
         raise InputError(location, "is a zip but not a zipped SAFE product (no NAME.SAFE/MTD_MSIL1C.xml, MTD_MSIL2A.xml or manifest.safe in it)")
-    inner = f"/vsizip/{vsi_path(location)}/{stem}.SAFE"
+    return _named_product(location, f"/vsizip/{vsi_path(location)}/{stem}.SAFE", stem)
+
+
+def _named_product(location: str, safe: str, stem: str) -> tuple[str, str]:
+    """A remote product known by its name ``stem`` (ESA's product name): its kind and the location of its
+    metadata file in ``safe``, the GDAL location of its ``NAME.SAFE`` folder (GDAL says so if it is not
+    there).
+
+    Raises:
+        InputError: an L1B product, or a name that is not a Sentinel-1 or Sentinel-2 product's.
+    """
     if S2_NAME.match(stem):
-        return "S2", f"{inner}/MTD_MSI{S2_NAME.match(stem)['level']}.xml"
+        level = S2_NAME.match(stem)["level"]
+        if level == "L1B":
+            raise InputError(location, _L1B)
+        return "S2", f"{safe}/MTD_MSI{level}.xml"
     if S1_NAME.match(stem):
-        return "S1", f"{inner}/{S1_MANIFEST}"
-    raise InputError(location, "is a zip whose name is not a Sentinel-1 or Sentinel-2 product's; give the raster inside as /vsizip/ZIP/PATH")
+        return "S1", f"{safe}/{S1_MANIFEST}"
+    raise InputError(location, "is not named as a Sentinel-1 or Sentinel-2 product; give the raster inside it (e.g. /vsizip/ZIP/PATH)")
 
 
 def _product_listing(location: str, metadata: str, what: str) -> tuple[list[str], dict[str, str]]:

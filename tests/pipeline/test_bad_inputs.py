@@ -404,7 +404,7 @@ def test_outputs_the_file_system_will_not_take_exit_1_in_one_line_leaving_nothin
                              preexec_fn=lambda: _file_size_limit(200_000))
     assert process.returncode == 1, process.stderr
     ours = [line for line in process.stderr.splitlines() if line.startswith("error:")]
-    assert len(ours) == 1 and "the outputs could not be written" in ours[0] and "MiB free there" in ours[0]
+    assert len(ours) == 1 and "writing the outputs failed" in ours[0] and "MiB free there" in ours[0]
     assert "Traceback" not in process.stderr
     assert json.loads(process.stdout)["status"] == "failed"
     assert _files(out_dir) == []
