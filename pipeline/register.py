@@ -290,7 +290,11 @@ def run(job: Job, client: Client, progress: ProgressCallback | None = None, clus
         )
     except FitRefusedError as refusal:
         refusal = _with_hints(refusal, plan, results, options)
-        _write_diagnosis(refusal, job, results, ties)
+        try:
+            _write_diagnosis(refusal, job, results, ties)
+        except OSError as error:  # a full disk: the refusal is still the outcome to report
+            reason = error.strerror or str(error)
+            refusal = FitRefusedError(f"{refusal} (its diagnosis could not be written: {reason})", refusal.diagnosis)
         raise refusal from None
     timings["fit_s"] = time.perf_counter() - t2
     return write_outputs(Outcome(plan, options, results, ties, fit), job.outputs, timings, t0)

@@ -408,3 +408,16 @@ def test_outputs_the_file_system_will_not_take_exit_1_in_one_line_leaving_nothin
     assert "Traceback" not in process.stderr
     assert json.loads(process.stdout)["status"] == "failed"
     assert _files(out_dir) == []
+
+
+def test_a_refusal_whose_diagnosis_the_file_system_will_not_take_still_exits_3_saying_so(demo_pair, out_dir):
+    """The demo pair's 1 px inlier RMSE refused by --max-rmse 0.5, with no file over 4 kB writable: exit 3,
+    the refusal's one line saying its diagnosis could not be written, nothing in the folder."""
+    command = [str(Path(sys.executable).parent / "sarlign"), "register", *map(str, demo_pair), "-o",
+               str(out_dir / "x.tif"), "--max-rmse", "0.5", "--quiet"]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             preexec_fn=lambda: _file_size_limit(4_000))
+    assert process.returncode == 3, process.stderr
+    (line,) = [line for line in process.stderr.splitlines() if line.strip()]
+    assert line.startswith("error:") and "inlier RMSE" in line and "its diagnosis could not be written" in line
+    assert _files(out_dir) == []
