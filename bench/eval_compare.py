@@ -37,7 +37,7 @@ def main() -> None:
     labels = [run["transform"] for run in runs]
     print(f"{'pair':<20}" + "".join(f"{label:>14}{'models':>12}" for label in labels))
     for pair in runs[0]["summary"]["spread_px"]:
-        cells = [(run["summary"]["spread_px"][pair], _models(run["summary"], pair)) for run in runs]
+        cells = [(run["summary"]["spread_px"].get(pair, float("nan")), _models(run["summary"], pair)) for run in runs]
         print(f"{pair:<20}" + "".join(f"{spread:>14.2f}{models:>12}" for spread, models in cells))
     rows = {
         "spread < 1 / 0.5 px": lambda s, r: f"{s['share_spread_under_1px']:.0%} / {s['share_spread_under_0.5px']:.0%}",

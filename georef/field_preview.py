@@ -1,9 +1,10 @@
-"""What a fit adds beyond its affine, sampled on the reference grid: the field a richer model applies, or,
-for an affine fit, the field a local model would apply (not applied; it tells a user whether
-``--transform local`` is worth a try).
+"""What a richer model adds to its affine, sampled on the reference grid: the field a richer fit applies,
+or, for an affine (or translation) fit, the field a local model of its inliers would add (not applied; it
+tells a user whether ``--transform local`` is worth a try).
 
 Conventions: positions and vectors are reference-grid pixels (x right, y down, pixel corners at integers).
-A model maps SAR-grid points to reference points; the field at a reference point ``r`` is taken at the
+A model maps SAR-grid points to reference points; the field at a reference point ``r`` is the model's
+displacement beyond its own affine (:meth:`SupportedModel.displacement`: zero beyond the fade) at the
 SAR-grid point the fit's affine sends to ``r``. The field is smooth over hundreds of pixels, so the few
 pixels by which the richer model moves that point change nothing visible.
 """
@@ -23,7 +24,7 @@ from sarlign.georef.smooth_models import SupportedModel, fit_local
 
 @dataclass(frozen=True)
 class FieldPreview:
-    """A fit's displacement beyond its affine, on a regular grid of reference points.
+    """A model's displacement beyond its affine, on a regular grid of reference points.
 
     ``x`` (W,) and ``y`` (H,): the grid's columns and rows (reference pixels), ``step`` px apart;
     ``vectors`` (H, W, 2): the displacement (px) at each node; ``support``: the tie points' hull, where the
@@ -56,9 +57,9 @@ def _to_sar_grid(affine: np.ndarray, reference_xy: np.ndarray) -> np.ndarray:
 
 
 def preview_model(fit: GlobalFit, ties: TiePoints) -> tuple[SupportedModel | None, bool]:
-    """(the model to preview, whether the output applies it): the fit's richer model, or for an affine fit
-    a local field fitted to its inliers (None where they fill too few cells for one)."""
-    if isinstance(fit.field, SupportedModel):
+    """(the model to preview, whether the output applies it): the fit's richer model, or for an affine or
+    translation fit a local field fitted to its inliers (None where they fill too few cells for one)."""
+    if fit.field is not None:
         return fit.field, True
     inliers = fit.inliers
     try:
@@ -70,14 +71,13 @@ def preview_model(fit: GlobalFit, ties: TiePoints) -> tuple[SupportedModel | Non
 def sample_field(
     fit: GlobalFit, model: SupportedModel, applied: bool, bounds: tuple[float, float, float, float], nodes: int
 ) -> FieldPreview:
-    """``model`` minus the fit's affine on a grid of ``nodes`` along the longer side of ``bounds`` (left,
-    top, right, bottom; reference pixels), nodes at the cells' centres."""
+    """``model``'s displacement beyond its affine on a grid of ``nodes`` along the longer side of ``bounds``
+    (left, top, right, bottom; reference pixels), nodes at the centres of square cells."""
     left, top, right, bottom = bounds
     step = max(right - left, bottom - top) / nodes
-    x = np.arange(left + step / 2, right, step)
-    y = np.arange(top + step / 2, bottom, step)
+    x, y = (start + step * (np.arange(max(1, round((end - start) / step))) + 0.5)
+            for start, end in ((left, right), (top, bottom)))
     reference = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
-    sar_grid = _to_sar_grid(fit.model, reference)
-    vectors = (model(sar_grid) - apply(fit.model, sar_grid)).reshape(len(y), len(x), 2)
+    vectors = model.displacement(_to_sar_grid(fit.model, reference)).reshape(len(y), len(x), 2)
     hull = shapely.transform(model.support, lambda points: apply(fit.model, points))
     return FieldPreview(x, y, step, vectors, hull, applied, model.name)

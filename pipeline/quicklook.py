@@ -387,11 +387,10 @@ def field_figure(outcome: Outcome, view: View, backdrop: np.ma.MaskedArray, prev
     quiver = ax.quiver(xx, yy, vectors[..., 0], vectors[..., 1], angles="xy", scale_units="xy",
                        scale=1 / scale, color="#111111", width=0.0025, headwidth=3.5, headlength=4, headaxislength=3.5)
     inside = magnitude[preview.within_support()]
-    summary = ""
+    key = f"{top:.2f} px (arrows × {scale:.3g})"
     if inside.size:
-        summary = f"inside the tie points' hull: max {inside.max():.2f} px, RMS {np.sqrt(np.mean(inside**2)):.2f} px"
-    ax.quiverkey(quiver, 0.03, -0.025, top, f"{top:.2f} px (arrows × {scale:.3g}); {summary}", labelpos="E",
-                 coordinates="axes", fontproperties={"size": 9.5})
+        key += f"; inside the tie points' hull: max {inside.max():.2f} px, RMS {np.sqrt(np.mean(inside**2)):.2f} px"
+    ax.quiverkey(quiver, 0.03, -0.025, top, key, labelpos="E", coordinates="axes", fontproperties={"size": 9.5})
     bar = fig.colorbar(shown, cax=_axes(fig, 20 + RESIDUAL_PX + 10, 62, 14, RESIDUAL_PX))
     bar.set_label("field beyond the affine (reference pixels)")
     how = ("The output carries this field (GCP grid; --resample warps through it)." if applied else

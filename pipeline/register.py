@@ -42,7 +42,7 @@ from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_
 from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
 from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile, tile_status
-from sarlign.tiling.gdal_errors import GDAL_ERRORS, gdal_message
+from sarlign.tiling.gdal_errors import GDAL_ERRORS, GDAL_VECTOR_WRITE_ERRORS, gdal_message
 
 ProgressCallback = Callable[[int, int], None]
 GPU_BATCH = 8  # tiles per matching task on a GPU worker: one descriptor batch of 8 × 624² px
@@ -103,12 +103,13 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
     """Write every output under temporary names, then rename them into place together; return the report.
 
     Raises:
-        OutputWriteError: a file could not be written (a full disk: the message gives the space left);
-            nothing of this run is left in the folder.
+        OutputWriteError: a file could not be written (a full disk: the message gives the space left),
+            or GDAL failed while reading the SAR again to write it; nothing of this run is left in the
+            folder (unless renaming the written files into place is what failed).
     """
     try:
         return _write_outputs(outcome, outputs, timings, job_started)
-    except (OSError, *GDAL_ERRORS) as error:
+    except (OSError, *GDAL_ERRORS, *GDAL_VECTOR_WRITE_ERRORS) as error:
         free_mib = shutil.disk_usage(outputs.folder).free / 2**20
         problem = f"{gdal_message(error)} ({free_mib:.1f} MiB free there)"
         raise OutputWriteError(f"{outputs.folder}: writing the outputs failed: {problem}") from error

@@ -139,8 +139,7 @@ def _product(location: str) -> tuple[str | None, str]:
         for metadata in (*S2_METADATA, S1_MANIFEST):
             if (folder / metadata).is_file():
                 return ("S1" if metadata == S1_MANIFEST else "S2"), str(folder / metadata)
-        if S2_NAME.match(folder.name) and S2_NAME.match(folder.name)["level"] == "L1B":
-            raise InputError(location, _L1B)
+        _refuse_l1b(location, folder.name.removesuffix(".SAFE"))
         raise InputError(location, "is a folder but not a Sentinel-1 or Sentinel-2 SAFE product (no MTD_MSIL1C.xml, MTD_MSIL2A.xml or manifest.safe in it)")
     if name in S2_METADATA:
         return "S2", location
@@ -156,10 +155,21 @@ def _product(location: str) -> tuple[str | None, str]:
 _L1B = "is a Sentinel-2 L1B product, which is not orthorectified; give the L1C or L2A product"
 
 
+def _refuse_l1b(location: str, stem: str) -> None:
+    """Refuse a product named (``stem``) as a Sentinel-2 L1B product.
+
+    Raises:
+        InputError: naming ``location``.
+    """
+    if S2_NAME.match(stem) and S2_NAME.match(stem)["level"] == "L1B":
+        raise InputError(location, _L1B)
+
+
 def _zipped_product(location: str) -> tuple[str, str]:
     """A zipped SAFE product: its kind and the ``/vsizip/`` location of its metadata file. A local zip is
     looked into; a remote one is taken to hold ``NAME.SAFE`` as ESA's zips do (GDAL says so if not)."""
     stem = file_name(location)[: -len(".zip")].removesuffix(".SAFE")
+    _refuse_l1b(location, stem)
     if is_local_file(location):
         try:
             with zipfile.ZipFile(location) as archive:
@@ -185,11 +195,9 @@ def _named_product(location: str, safe: str, stem: str) -> tuple[str, str]:
     Raises:
         InputError: an L1B product, or a name that is not a Sentinel-1 or Sentinel-2 product's.
     """
+    _refuse_l1b(location, stem)
     if S2_NAME.match(stem):
-        level = S2_NAME.match(stem)["level"]
-        if level == "L1B":
-            raise InputError(location, _L1B)
-        return "S2", f"{safe}/MTD_MSI{level}.xml"
+        return "S2", f"{safe}/MTD_MSI{S2_NAME.match(stem)['level']}.xml"
     if S1_NAME.match(stem):
         return "S1", f"{safe}/{S1_MANIFEST}"
     raise InputError(location, "is not named as a Sentinel-1 or Sentinel-2 product; give the raster inside it (e.g. /vsizip/ZIP/PATH)")

@@ -127,8 +127,10 @@ def test_the_field_map_of_an_affine_fit_draws_the_local_field_its_inliers_would_
     figure = quicklook.field_figure(outcome, view, backdrop, preview)
     (arrows,) = [c for ax in figure.axes for c in ax.collections if isinstance(c, Quiver)]
     k = quicklook.FIELD_ARROW_STRIDE
-    expected = preview.vectors[k // 2 :: k, k // 2 :: k].reshape(-1, 2)
-    np.testing.assert_allclose(np.column_stack([arrows.U, arrows.V]), expected)
+    rows, cols = np.meshgrid(np.arange(k // 2, len(preview.y), k), np.arange(k // 2, len(preview.x), k), indexing="ij")
+    np.testing.assert_allclose(np.column_stack([arrows.X, arrows.Y]), np.column_stack([preview.x[cols.ravel()],
+                                                                                       preview.y[rows.ravel()]]))
+    np.testing.assert_allclose(np.column_stack([arrows.U, arrows.V]), preview.vectors[rows.ravel(), cols.ravel()])
     assert 0 < preview.magnitude.max() < 3  # a 1 px inlier RMSE: a field of a pixel or so, not of the shift
     assert "not applied" in " ".join(t.get_text() for t in figure.texts)
 
