@@ -1,28 +1,57 @@
 """Inputs in object storage, as operations teams keep them: ``s3://bucket/key`` read by GDAL's ``/vsis3/``
-from an S3 endpoint on the loopback (moto's server), configured as a user configures GDAL for S3
+from an S3 endpoint on the loopback (moto's server, ``python -m moto.server``), configured as a user configures GDAL for S3
 (``AWS_S3_ENDPOINT``, ``AWS_HTTPS``, ``AWS_VIRTUAL_HOSTING`` and credentials in the environment)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
 import boto3
 import numpy as np
 import pytest
-from moto.server import ThreadedMotoServer
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    """(host:port) of an S3 server on the loopback, for the module's tests."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
+    """host:port of an S3 server on the loopback for the module's tests, in a process of its own: GDAL
+    may hold Python's lock while it waits for the server, which a server thread in this process could
+    then never answer (seen: a run hung there)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"127.0.0.1:{port}"
+    try:
+        _wait_until_up(endpoint, server)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_up(endpoint: str, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Return once ``endpoint`` answers HTTP (any status)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{endpoint}/", timeout=2)
+            return
+        except urllib.error.HTTPError:  # an answer, if not a 200
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the S3 server on {endpoint} did not start") from None
+            time.sleep(0.2)
 
 
 @pytest.fixture
