@@ -28,8 +28,8 @@ class FieldPreview:
 
     ``x`` (W,) and ``y`` (H,): the grid's columns and rows (reference pixels), ``step`` px apart;
     ``vectors`` (H, W, 2): the displacement (px) at each node; ``support``: the tie points' hull, where the
-    model is used (beyond it the displacement fades to zero); ``applied``: the output carries this field (False: a local field the
-    affine fit's inliers would give, for comparison); ``model``: the model's name.
+    model is used (beyond it the displacement fades to zero); ``applied``: the output carries this field
+    (False: a local field the affine fit's inliers would give, for comparison); ``model``: its name.
     """
 
     x: np.ndarray
@@ -56,23 +56,24 @@ def _to_sar_grid(affine: np.ndarray, reference_xy: np.ndarray) -> np.ndarray:
     return np.linalg.solve(affine[:, :2], (reference_xy - affine[:, 2]).T).T
 
 
-def preview_model(fit: GlobalFit, ties: TiePoints) -> tuple[SupportedModel | None, bool]:
-    """(the model to preview, whether the output applies it): the fit's richer model, or for an affine or
-    translation fit a local field fitted to its inliers (None where they fill too few cells for one)."""
+def preview_model(fit: GlobalFit, ties: TiePoints) -> SupportedModel | None:
+    """The model to preview: the fit's richer model, or for an affine or translation fit a local field
+    fitted to its inliers (None where they fill too few cells for one)."""
     if fit.field is not None:
-        return fit.field, True
+        return fit.field
     inliers = fit.inliers
     try:
-        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers]), False
+        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers])
     except ValueError:  # too few cells of tie points for a field
-        return None, False
+        return None
 
 
 def sample_field(
-    fit: GlobalFit, model: SupportedModel, applied: bool, bounds: tuple[float, float, float, float], nodes: int
+    fit: GlobalFit, model: SupportedModel, bounds: tuple[float, float, float, float], nodes: int
 ) -> FieldPreview:
     """``model``'s displacement beyond its affine on a grid of ``nodes`` along the longer side of ``bounds``
-    (left, top, right, bottom; reference pixels), nodes at the centres of square cells."""
+    (left, top, right, bottom; reference pixels), nodes at the centres of square cells; applied where
+    ``model`` is the fit's own."""
     left, top, right, bottom = bounds
     step = max(right - left, bottom - top) / nodes
     x, y = (start + step * (np.arange(max(1, round((end - start) / step))) + 0.5)
@@ -80,4 +81,4 @@ def sample_field(
     reference = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
     vectors = model.displacement(_to_sar_grid(fit.model, reference)).reshape(len(y), len(x), 2)
     hull = shapely.transform(model.support, lambda points: apply(fit.model, points))
-    return FieldPreview(x, y, step, vectors, hull, applied, model.name)
+    return FieldPreview(x, y, step, vectors, hull, model is fit.field, model.name)

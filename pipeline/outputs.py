@@ -31,9 +31,9 @@ class OutputPaths:
 
     raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
     points: NAME.tif.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
-    NAME_resampled.tif (with ``--resample``); checkerboard, residual_map and field_map: NAME_checkerboard.png,
-    NAME_residuals.png and NAME_field.png (with ``--quicklook``); failure: NAME.failed.json, the diagnosis of a refused fit
-    (written instead of a result, never beside one).
+    NAME_resampled.tif (with ``--resample``); checkerboard, residual_map and field_map:
+    NAME_checkerboard.png, NAME_residuals.png and NAME_field.png (with ``--quicklook``); failure:
+    NAME.failed.json, the diagnosis of a refused fit (written instead of a result, never beside one).
     """
 
     raster: Path

@@ -413,12 +413,12 @@ def save_png(fig: Figure, path: Path) -> None:
 def field_preview(outcome: Outcome, view: View, nodes: int) -> FieldPreview | None:
     """The fit's field beyond the affine (see :mod:`sarlign.georef.field_preview`) at ``nodes`` along the
     long side of ``view``; None where the tie points fill too few cells for one."""
-    model, applied = preview_model(outcome.fit, outcome.ties)
+    model = preview_model(outcome.fit, outcome.ties)
     if model is None:
         return None
     w = view.window
     bounds = (w.col_off, w.row_off, w.col_off + w.width, w.row_off + w.height)
-    return sample_field(outcome.fit, model, applied, bounds, nodes)
+    return sample_field(outcome.fit, model, bounds, nodes)
 
 
 def write_quicklooks(

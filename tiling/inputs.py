@@ -169,22 +169,22 @@ def _zipped_product(location: str) -> tuple[str, str]:
     """A zipped SAFE product: its kind and the ``/vsizip/`` location of its metadata file. A local zip is
     looked into; a remote one is taken to hold ``NAME.SAFE`` as ESA's zips do (GDAL says so if not)."""
     stem = file_name(location)[: -len(".zip")].removesuffix(".SAFE")
+    if not is_local_file(location):
+        return _named_product(location, f"/vsizip/{vsi_path(location)}/{stem}.SAFE", stem)
     _refuse_l1b(location, stem)
-    if is_local_file(location):
-        try:
-            with zipfile.ZipFile(location) as archive:
-                members = archive.namelist()
-        except (OSError, zipfile.BadZipFile) as error:
-            raise InputError(location, f"cannot be read as a zip ({error})") from None
-        for member in members:
-            parts = member.split("/")
-            if len(parts) == 2 and parts[0].endswith(".SAFE") and parts[1] in (*S2_METADATA, S1_MANIFEST):
-                kind = "S1" if parts[1] == S1_MANIFEST else "S2"
-                return kind, f"/vsizip/{Path(location).resolve()}/{member}"
-        if any("MTD_MSIL1B" in m or "MTD_SAFL1B" in m for m in members):
-            raise InputError(location, _L1B)
-        raise InputError(location, "is a zip but not a zipped SAFE product (no NAME.SAFE/MTD_MSIL1C.xml, MTD_MSIL2A.xml or manifest.safe in it)")
-    return _named_product(location, f"/vsizip/{vsi_path(location)}/{stem}.SAFE", stem)
+    try:
+        with zipfile.ZipFile(location) as archive:
+            members = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as error:
+        raise InputError(location, f"cannot be read as a zip ({error})") from None
+    for member in members:
+        parts = member.split("/")
+        if len(parts) == 2 and parts[0].endswith(".SAFE") and parts[1] in (*S2_METADATA, S1_MANIFEST):
+            kind = "S1" if parts[1] == S1_MANIFEST else "S2"
+            return kind, f"/vsizip/{Path(location).resolve()}/{member}"
+    if any("MTD_MSIL1B" in m or "MTD_SAFL1B" in m for m in members):
+        raise InputError(location, _L1B)
+    raise InputError(location, "is a zip but not a zipped SAFE product (no NAME.SAFE/MTD_MSIL1C.xml, MTD_MSIL2A.xml or manifest.safe in it)")
 
 
 def _named_product(location: str, safe: str, stem: str) -> tuple[str, str]:

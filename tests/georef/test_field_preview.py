@@ -41,9 +41,9 @@ def _fit(ties: TiePoints, kind: str):
 def test_the_preview_shows_the_bump_where_it_is_applied_or_where_a_local_field_would_add_it(kind):
     ties = _ties(with_bump=True)
     fit = _fit(ties, kind)
-    model, applied = preview_model(fit, ties)
-    assert applied == (kind == "local") and model.name == "local"
-    preview = sample_field(fit, model, applied, (0, 0, 1000, 1000), 50)
+    model = preview_model(fit, ties)
+    preview = sample_field(fit, model, (0, 0, 1000, 1000), 50)
+    assert preview.applied == (kind == "local") and model.name == preview.model == "local"
     assert preview.vectors.shape == (50, 50, 2) and preview.step == 20
     # The strongest node, in reference pixels: where the bump sits on the SAR grid + SHIFT, within the
     # nodes' spacing and the tilt the affine takes out of the bump (a wrong direction would be 350 px off).
@@ -61,9 +61,8 @@ def test_the_preview_shows_the_bump_where_it_is_applied_or_where_a_local_field_w
 def test_a_purely_affine_case_previews_a_field_of_noise_only_and_nothing_beyond_the_tie_points():
     ties = _ties(with_bump=False, extent=500.0)  # the tie points fill the top-left quarter
     fit = _fit(ties, "affine")
-    model, applied = preview_model(fit, ties)
-    preview = sample_field(fit, model, applied, (0, 0, 2000, 2000), 40)
-    assert not applied and np.sqrt(np.mean(preview.magnitude[preview.within_support()] ** 2)) < 0.15
+    preview = sample_field(fit, preview_model(fit, ties), (0, 0, 2000, 2000), 40)
+    assert not preview.applied and np.sqrt(np.mean(preview.magnitude[preview.within_support()] ** 2)) < 0.15
     far = (preview.x[:, None] > 1500) & (preview.y[None, :] > 1500)
     np.testing.assert_array_equal(preview.magnitude[far.T], 0.0)  # beyond the fade: nothing
 
@@ -71,4 +70,4 @@ def test_a_purely_affine_case_previews_a_field_of_noise_only_and_nothing_beyond_
 def test_tie_points_in_too_few_cells_give_no_local_field_to_preview():
     ties = _ties(with_bump=False, count=60, extent=120.0)
     fit = _fit(ties, "translation")
-    assert preview_model(fit, ties) == (None, False)
+    assert preview_model(fit, ties) is None
