@@ -15,6 +15,9 @@ import numpy as np
 BLOCKS = 4
 FOLDS = 5
 Model = Callable[[np.ndarray], np.ndarray]  # (N, 2) → (N, 2)
+# Fits a model to (N, 2) src → dst with (N,) relative noise variances (1: a tie point of median score; the
+# local field weighs its tie points by them, least-squares models weigh all alike).
+Fitter = Callable[[np.ndarray, np.ndarray, np.ndarray], Model]
 
 
 def blocked_folds(points: np.ndarray, blocks: int = BLOCKS, folds: int = FOLDS) -> list[np.ndarray]:
@@ -26,15 +29,17 @@ def blocked_folds(points: np.ndarray, blocks: int = BLOCKS, folds: int = FOLDS) 
 
 
 def held_out_errors(
-    src: np.ndarray, dst: np.ndarray, fit: Callable[[np.ndarray, np.ndarray], Model], folds: list[np.ndarray]
+    src: np.ndarray, dst: np.ndarray, fit: Fitter, folds: list[np.ndarray], weights: np.ndarray | None = None
 ) -> np.ndarray:
     """(N,) distance (px) between each point's ``dst`` and the prediction of a model ``fit`` without its
-    fold; NaN where that fit failed (too few points left)."""
+    fold (``weights`` (N,): see :data:`Fitter`; None: all 1); NaN where that fit failed (too few points
+    left)."""
+    weights = np.ones(len(src)) if weights is None else weights
     errors = np.full(len(src), np.nan)
     for held in folds:
         kept = np.setdiff1d(np.arange(len(src)), held)
         try:
-            model = fit(src[kept], dst[kept])
+            model = fit(src[kept], dst[kept], weights[kept])
         except (ValueError, np.linalg.LinAlgError):
             continue
         errors[held] = np.linalg.norm(model(src[held]) - dst[held], axis=1)

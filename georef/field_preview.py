@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from sarlign.georef.fit import GlobalFit, TiePoints
+from sarlign.georef.kriging import noise_weights
 from sarlign.georef.robust import apply
 from sarlign.georef.smooth_models import SupportedModel, fit_local
 
@@ -58,13 +59,14 @@ def _to_sar_grid(affine: np.ndarray, reference_xy: np.ndarray) -> np.ndarray:
 
 def preview_model(fit: GlobalFit, ties: TiePoints) -> SupportedModel | None:
     """The model to preview: the fit's richer model, or for an affine or translation fit a local field
-    fitted to its inliers (None where they fill too few cells for one)."""
+    fitted to its inliers (None where they are too few for one)."""
     if fit.field is not None:
         return fit.field
     inliers = fit.inliers
     try:
-        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers])
-    except ValueError:  # too few cells of tie points for a field
+        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers], noise_weights(ties.score[inliers]),
+                         ties.footprint_px)
+    except ValueError:  # too few tie points for a field
         return None
 
 

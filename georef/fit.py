@@ -24,10 +24,11 @@ from shapely.geometry import MultiPoint, Polygon
 
 from sarlign.coords import map_points, metres_per_pixel
 from sarlign.errors import FitRefusedError
-from sarlign.georef.cross_validation import Model
+from sarlign.georef.cross_validation import Fitter, Model, held_out_errors
+from sarlign.georef.kriging import noise_weights
 from sarlign.georef.model_selection import CANDIDATES, compare_models, least_squares
 from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
-from sarlign.georef.smooth_models import SupportedModel, fit_local
+from sarlign.georef.smooth_models import SupportedModel, fit_local, fit_local_robust
 
 # What ``--transform`` may ask for: one affine or a translation (the default family), a global polynomial
 # of order 2 or 3, a smooth local field over the affine (see georef.smooth_models), or ``auto``: the
@@ -39,12 +40,15 @@ RICHER = ("polynomial2", "polynomial3", "local")
 
 @dataclass(frozen=True)
 class TiePoints:
-    """N tie points (see module docstring); ``tile_id`` (N,) names the tile each came from."""
+    """N tie points (see module docstring); ``tile_id`` (N,) names the tile each came from;
+    ``footprint_px`` is the side of the window each was measured in (0 for point features): tie points
+    closer than that share pixels, and so their errors."""
 
     reference_xy: np.ndarray
     sar_grid_xy: np.ndarray
     score: np.ndarray
     tile_id: np.ndarray
+    footprint_px: float = 0.0
 
     def __len__(self) -> int:
         return len(self.score)
@@ -140,58 +144,56 @@ def residual_vectors_px(fit: GlobalFit, ties: TiePoints) -> np.ndarray:
 
 
 def _cross_validated_rmse(
-    src: np.ndarray, dst: np.ndarray, fit: Callable[[np.ndarray, np.ndarray], Model], folds: int = 5, seed: int = 0
+    src: np.ndarray, dst: np.ndarray, fit: Fitter, weights: np.ndarray, folds: int = 5, seed: int = 0
 ) -> float:
     """RMSE of each inlier predicted by a model ``fit`` without it (random k-fold hold-out), pixels."""
     order = np.random.default_rng(seed).permutation(len(src))
-    errors = []
-    for k in range(folds):
-        held = order[k::folds]
-        kept = np.setdiff1d(order, held)
-        if len(held) == 0 or len(kept) < 3:
-            continue
-        try:
-            model = fit(src[kept], dst[kept])
-        except ValueError:  # too few points left for a polynomial
-            continue
-        errors.append(np.linalg.norm(model(src[held]) - dst[held], axis=1))
-    return float(np.sqrt(np.mean(np.concatenate(errors) ** 2))) if errors else math.nan
+    errors = held_out_errors(src, dst, fit, [order[k::folds] for k in range(folds)], weights)
+    errors = errors[np.isfinite(errors)]  # folds too small for a polynomial
+    return float(np.sqrt(np.mean(errors**2))) if len(errors) else math.nan
 
 
-def _refitter(model: SupportedModel) -> Callable[[np.ndarray, np.ndarray], Model]:
-    """How to fit ``model``'s kind again to other points, keeping a local field's smoothing (choosing it
-    costs thirty spline fits)."""
+def _refitter(model: SupportedModel) -> Fitter:
+    """How to fit ``model``'s kind again to other points, keeping a local field's covariance (fitting it
+    costs a likelihood search)."""
     if model.name == "local":
-        return lambda src, dst: fit_local(src, dst, model.smoothing)
+        covariance = model.covariance
+        return lambda src, dst, weights: fit_local(src, dst, weights, covariance.footprint_px, covariance)
     return CANDIDATES[model.name]
 
 
 def _richer_fit(
-    ties: TiePoints, inliers: np.ndarray, kind: TransformKind, threshold: float
+    ties: TiePoints, inliers: np.ndarray, kind: TransformKind, threshold: float, affine: np.ndarray
 ) -> tuple[str, Model | None, dict[str, Any] | None, np.ndarray]:
-    """(the model's name, the richer model or None for the affine, auto's selection, residuals (N,)).
+    """(the model's name, the richer model or None for the affine, auto's selection, inliers (N,) bool).
 
-    The richer model is fitted to the affine's inliers, then once more to the points within ``threshold``
-    of it: distortion the affine could not follow may have left good tie points out.
+    A polynomial is fitted to the robust ``affine``'s inliers, then once more to the points within
+    ``threshold`` of it: distortion the affine could not follow may have left good tie points out. A local
+    field screens the tie points itself, each against its neighbours (see
+    :func:`sarlign.georef.smooth_models.fit_local_robust`).
 
     Raises:
         FitRefusedError: too few inliers for the model asked for.
     """
     src, dst = ties.sar_grid_xy, ties.reference_xy
+    weights = noise_weights(ties.score)
     name, selection = kind, None
     if kind == "auto":
-        comparison = compare_models(src[inliers], dst[inliers])
+        comparison = compare_models(src[inliers], dst[inliers], weights[inliers], ties.footprint_px)
         name = comparison.chosen
         selection = {"held_out_rmse_px": comparison.held_out_rmse_px, "best": comparison.best, "chosen": name}
     if name == "affine":
-        return name, None, selection, np.full(len(src), np.nan)
+        return name, None, selection, inliers
     try:
-        model = CANDIDATES[name](src[inliers], dst[inliers])
-        near = np.linalg.norm(model(src) - dst, axis=1) < threshold
-        model = _refitter(model)(src[near], dst[near])
+        if name == "local":
+            model, near = fit_local_robust(src, dst, affine, weights, ties.footprint_px, threshold)
+        else:
+            model = CANDIDATES[name](src[inliers], dst[inliers], weights[inliers])
+            near = np.linalg.norm(model(src) - dst, axis=1) < threshold
+            model = CANDIDATES[name](src[near], dst[near], weights[near])
     except ValueError as error:
         raise FitRefusedError(f"the fit is not trustworthy: {error}", {"refusals": [str(error)]}) from None
-    return name, model, selection, np.linalg.norm(model(src) - dst, axis=1)
+    return name, model, selection, near
 
 
 def _occupied_cells(points: np.ndarray, bounds: tuple[float, float, float, float]) -> int:
@@ -298,16 +300,19 @@ def fit_global(
     inl, residuals, affine, fitted = robust.inliers, robust.residuals, robust.model, robust_kind
     model, selection, fitter = None, None, least_squares(robust_kind)
     if kind in (*RICHER, "auto") and inl.sum() >= minimum:
-        fitted, model, selection, richer_residuals = _richer_fit(ties, inl, kind, gates.inlier_threshold_px)
+        fitted, model, selection, richer_inliers = _richer_fit(ties, inl, kind, gates.inlier_threshold_px, affine)
         if model is not None:
-            residuals, inl, fitter = richer_residuals, richer_residuals < gates.inlier_threshold_px, _refitter(model)
-            affine = fit_least_squares(ties.sar_grid_xy[inl], ties.reference_xy[inl], "affine")
+            inl, fitter = richer_inliers, _refitter(model)
+            residuals = np.linalg.norm(model(ties.sar_grid_xy) - ties.reference_xy, axis=1)
+            # The global part the gates judge: a local field's own trend (estimated with the field, so
+            # that a bend is not read as a rotation), a polynomial's least-squares affine.
+            affine = model.affine
     src, dst = ties.sar_grid_xy[inl], ties.reference_xy[inl]
     centre = shapely.centroid(overlap_px)
     pixel_metres = metres_per_pixel(reference_transform, reference_crs, (centre.x, centre.y))
     pixel_m = sum(pixel_metres) / 2
     rmse = float(np.sqrt(np.mean(residuals[inl] ** 2))) if inl.any() else math.nan
-    check = _cross_validated_rmse(src, dst, fitter, seed=seed) if inl.sum() >= 10 else math.nan
+    check = _cross_validated_rmse(src, dst, fitter, noise_weights(ties.score)[inl], seed=seed) if inl.sum() >= 10 else math.nan
     hull = MultiPoint(dst).convex_hull if inl.sum() >= 3 else Polygon()
     spread = float(hull.area / overlap_px.area) if overlap_px.area > 0 else 0.0
     cells = _occupied_cells(dst, overlap_px.bounds) if inl.any() else 0

@@ -10,27 +10,27 @@ best's stays within ``SIGNIFICANCE`` standard errors of that paired difference.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from sarlign.georef.cross_validation import Model, blocked_folds, held_out_errors
+from sarlign.georef.cross_validation import Fitter, blocked_folds, held_out_errors
+from sarlign.georef.kriging import fit_covariance
 from sarlign.georef.robust import ModelKind, apply, fit_least_squares
 from sarlign.georef.smooth_models import fit_local, fit_supported_polynomial
 
 
-def least_squares(kind: ModelKind) -> Callable[[np.ndarray, np.ndarray], Model]:
+def least_squares(kind: ModelKind) -> Fitter:
     """A fitter of the least-squares ``kind`` ("affine" or "translation") as a model (N, 2) → (N, 2)."""
-    return lambda src, dst: (lambda points, m=fit_least_squares(src, dst, kind): apply(m, points))
+    return lambda src, dst, _weights: (lambda points, m=fit_least_squares(src, dst, kind): apply(m, points))
 
 
 SIGNIFICANCE = 2.0  # standard errors of the paired difference (one-sided, about 98 %)
 MARGIN_PX = 0.1
-CANDIDATES: dict[str, Callable[[np.ndarray, np.ndarray], Model]] = {
+CANDIDATES: dict[str, Fitter] = {
     "affine": least_squares("affine"),
-    "polynomial2": lambda src, dst: fit_supported_polynomial(src, dst, 2),
-    "polynomial3": lambda src, dst: fit_supported_polynomial(src, dst, 3),
+    "polynomial2": lambda src, dst, _weights: fit_supported_polynomial(src, dst, 2),
+    "polynomial3": lambda src, dst, _weights: fit_supported_polynomial(src, dst, 3),
     "local": fit_local,
 }
 
@@ -44,10 +44,22 @@ class Comparison:
     chosen: str
 
 
-def compare_models(src: np.ndarray, dst: np.ndarray) -> Comparison:
-    """Compare ``CANDIDATES`` on the (N, 2) tie points ``src → dst`` (reference pixels)."""
+def compare_models(
+    src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None, footprint_px: float = 0.0
+) -> Comparison:
+    """Compare ``CANDIDATES`` on the (N, 2) tie points ``src → dst`` (reference pixels) with relative noise
+    variances ``weights`` (N,; None: all 1), measured in windows of ``footprint_px``. The local field's
+    covariance is fitted once, to all the points, and kept for the folds (a likelihood search per fold
+    would cost more than the comparison is worth)."""
+    weights = np.ones(len(src)) if weights is None else weights
     folds = blocked_folds(src)
-    errors = {name: held_out_errors(src, dst, fit, folds) for name, fit in CANDIDATES.items()}
+    fitters = dict(CANDIDATES)
+    try:
+        covariance = fit_covariance(src, dst - src, weights, footprint_px)
+        fitters["local"] = lambda s, d, w: fit_local(s, d, w, footprint_px, covariance)
+    except ValueError:  # too few points: the local candidate's folds fail alike
+        pass
+    errors = {name: held_out_errors(src, dst, fit, folds, weights) for name, fit in fitters.items()}
     usable = {name: e for name, e in errors.items() if not np.isnan(e).any()}
     rmse = {name: float(np.sqrt(np.mean(e**2))) if name in usable else math.nan for name, e in errors.items()}
     best = min(usable, key=lambda name: rmse[name])

@@ -6,15 +6,14 @@ pixel corners at integers), as the global affine does (``sar_grid_xy → referen
 
 - a global polynomial (:class:`PolynomialModel`): x' and y' each a polynomial of total degree 2 or 3 in
   (x, y), fitted by least squares on coordinates centred and scaled to about [-1, 1] (for conditioning);
-- a smooth local field: the affine plus a thin-plate spline of its residuals — their median in cells of
-  ``CELL_PX`` (or ``CELL_SPACINGS`` tie-point spacings, if longer), since the templates of neighbouring tie points overlap and share their errors, which a
-  field through every tie point would follow (measured: the eval's spread doubles) — with smoothing
-  (scipy's ``RBFInterpolator``), the smoothing chosen by spatially blocked cross-validation among ``SMOOTHING``:
-  the smoothest whose held-out mean squared error is within ``SMOOTHING_TOLERANCE`` of the lowest (a
-  field that follows each tie point's own error would move a registration with every new set of them).
+- a smooth local field (:func:`fit_local`): universal kriging of the tie points' displacements, an affine
+  trend estimated together with a Gaussian field whose covariance is fitted to the tie points themselves
+  (:mod:`sarlign.georef.kriging`); its tie points are screened against their neighbours, not against one
+  global affine, whose residuals are largest exactly where the field bends most
+  (:func:`fit_local_robust`).
 
 Both are used as a :class:`SupportedModel`: the model inside the tie points' support, the affine far from
-it, so that neither a polynomial nor a spline extrapolates a bend where no tie point says so. The support
+it (for the local field, its own trend), so that neither a polynomial nor a spline extrapolates a bend where no tie point says so. The support
 is the tie points' convex hull: inside it the model interpolates across gaps (water, screened tiles);
 beyond it what the model adds to the affine fades to zero (smoothstep) over ``REACH_SPACINGS`` median
 tie-point spacings or ``REACH_SHARE`` of the hull's larger side, whichever is longer (a fade that gentle
@@ -28,28 +27,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.interpolate import RBFInterpolator
 from scipy.spatial import cKDTree
 from shapely.geometry import MultiPoint, Polygon
 
-from sarlign.georef.cross_validation import blocked_folds, held_out_errors
+from sarlign.georef.kriging import Covariance, fit_covariance, krige, unit_frame
 from sarlign.georef.robust import apply, fit_least_squares
 
-SMOOTHING = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # thin-plate spline smoothing on unit-scaled coordinates
-SMOOTHING_TOLERANCE = 0.1  # relative, on the held-out mean squared error
-CELL_PX = 128  # the field is fitted to the median residual per cell: neighbouring templates overlap
-CELL_SPACINGS = 2.0  # or this many median tie-point spacings, if longer (a whole scene's thinned templates)
-MIN_CELLS = 4  # cells holding tie points that a field needs (a plane has 3 terms)
+NEIGHBOURS = 8  # a local field's tie point is compared with this many nearest neighbours
+CONSISTENCY_MADS = 3.0  # robust deviations (1.4826 × median absolute deviation) a tie point may stray
+CONSISTENCY_FLOOR_PX = 1.0  # from its neighbours' median, but never less than this
+CANDIDATE_THRESHOLDS = 3.0  # a local field's candidates lie within this many inlier thresholds of the affine
+LEAVE_ONE_OUT_SIGMAS = 4.0  # a kriged tie point its neighbours predict worse than this is dropped
 REACH_SPACINGS = 4.0  # beyond the tie points' hull the field fades out over this many median spacings,
 REACH_SHARE = 0.15  # or this share of the hull's larger side if longer
 MIN_POINTS_PER_TERM = 3  # a polynomial needs this many points per coefficient to be fitted at all
-
-
-def _normaliser(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centre (2,) and scale (px) that take ``points`` to about [-1, 1]."""
-    centre = points.mean(axis=0)
-    scale = float(np.abs(points - centre).max()) or 1.0
-    return centre, scale
 
 
 def _monomials(unit: np.ndarray, order: int) -> np.ndarray:
@@ -85,7 +76,7 @@ def fit_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> PolynomialMo
     """
     if len(src) < MIN_POINTS_PER_TERM * terms(order):
         raise ValueError(f"{len(src)} points are too few for a polynomial of order {order}")
-    centre, scale = _normaliser(src)
+    centre, scale = unit_frame(src)
     design = _monomials((src - centre) / scale, order)
     coefficients, *_ = np.linalg.lstsq(design, dst, rcond=None)
     return PolynomialModel(order, centre, scale, coefficients)
@@ -107,7 +98,7 @@ class SupportedModel:
     inner: Callable[[np.ndarray], np.ndarray]
     support: Polygon
     reach: float
-    smoothing: float | None = None  # a local field's spline smoothing
+    covariance: Covariance | None = None  # a local field's, fitted to its tie points
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, float)
@@ -131,13 +122,13 @@ def _supported(
     affine: np.ndarray,
     spacing: float,
     inner: Callable[[np.ndarray], np.ndarray],
-    smoothing: float | None = None,
+    covariance: Covariance | None = None,
 ) -> SupportedModel:
     """``inner`` within the hull of the tie points ``src`` (median spacing ``spacing`` px), ``affine``
     (2, 3), the tie points' own least-squares affine, beyond it."""
     extent = float(np.ptp(src, axis=0).max())
     reach = max(REACH_SPACINGS * spacing, REACH_SHARE * extent, 1.0)
-    return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach, smoothing)
+    return SupportedModel(name, affine, inner, MultiPoint(src).convex_hull, reach, covariance)
 
 
 def fit_supported_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> SupportedModel:
@@ -146,44 +137,64 @@ def fit_supported_polynomial(src: np.ndarray, dst: np.ndarray, order: int) -> Su
     return _supported(f"polynomial{order}", src, affine, _spacing(src), fit_polynomial(src, dst, order))
 
 
-def fit_local(src: np.ndarray, dst: np.ndarray, smoothing: float | None = None) -> SupportedModel:
-    """The affine of ``src → dst`` plus a smoothed thin-plate spline of its residuals, within the tie
-    points' support; ``smoothing`` None: chosen among ``SMOOTHING`` by spatially blocked cross-validation
-    on these points."""
-    if smoothing is None:
-        smoothing = _chosen_smoothing(src, dst)
-    affine = fit_least_squares(src, dst, "affine")
-    centre, scale = _normaliser(src)
-    spacing = _spacing(src)
-    cell = max(CELL_PX, CELL_SPACINGS * spacing)
-    at, residual = _cell_medians(src, dst - apply(affine, src), cell)
-    if len(at) < MIN_CELLS:
-        raise ValueError(f"the tie points fill {len(at)} cells of {cell:.0f} px; a local field needs {MIN_CELLS}")
-    field = RBFInterpolator((at - centre) / scale, residual, kernel="thin_plate_spline", smoothing=smoothing)
-    return _supported("local", src, affine, spacing,
-                      lambda points: apply(affine, points) + field((points - centre) / scale), smoothing)
+def fit_local(
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray | None = None,
+    footprint_px: float = 0.0,
+    covariance: Covariance | None = None,
+) -> SupportedModel:
+    """The kriged field of ``src → dst`` (N, 2) within the tie points' support, faded beyond it to its own
+    global part (the trend). ``weights`` (N,): relative noise variances (1 for all when None);
+    ``footprint_px``: the side of the window each tie point measured; ``covariance`` None: fitted to these
+    points (REML), else kept (refits for cross-validation).
+
+    Raises:
+        ValueError: too few tie points for a field.
+    """
+    weights = np.ones(len(src)) if weights is None else weights
+    if covariance is None:
+        covariance = fit_covariance(src, dst - src, weights, footprint_px)
+    field = krige(src, dst, covariance, weights)
+    return _supported("local", src, field.affine, _spacing(src), field, covariance)
 
 
-def _cell_medians(points: np.ndarray, residuals: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per ``cell``-px cell holding tie points: their mean position (2,) and median residual (2,)."""
-    cells = np.floor(points / cell).astype(np.int64)
-    _, which = np.unique(cells, axis=0, return_inverse=True)
-    which = which.ravel()
-    count = which.max() + 1
-    at = np.array([points[which == k].mean(axis=0) for k in range(count)])
-    median = np.array([np.median(residuals[which == k], axis=0) for k in range(count)])
-    return at, median
+def consistent_with_neighbours(src: np.ndarray, residuals: np.ndarray) -> np.ndarray:
+    """(N,) bool: tie points whose residual vector (N, 2, px) agrees with the median of their
+    ``NEIGHBOURS`` nearest neighbours' within ``CONSISTENCY_MADS`` robust deviations (at least
+    ``CONSISTENCY_FLOOR_PX``): a smooth field moves neighbours together, a wrong match moves alone."""
+    if len(src) <= NEIGHBOURS:
+        return np.ones(len(src), bool)
+    _, nearest = cKDTree(src).query(src, k=NEIGHBOURS + 1)
+    deviation = np.linalg.norm(residuals - np.median(residuals[nearest[:, 1:]], axis=1), axis=1)
+    return deviation < max(CONSISTENCY_MADS * 1.4826 * float(np.median(deviation)), CONSISTENCY_FLOOR_PX)
 
 
-def _chosen_smoothing(src: np.ndarray, dst: np.ndarray) -> float:
-    """The largest ``SMOOTHING`` value whose spatially blocked held-out mean squared error is within
-    ``SMOOTHING_TOLERANCE`` of the smallest."""
-    folds = blocked_folds(src)
-    scores = []
-    for smoothing in SMOOTHING:
-        errors = held_out_errors(src, dst, lambda s, d, value=smoothing: fit_local(s, d, value), folds)
-        scores.append(np.mean(errors[np.isfinite(errors)] ** 2) if np.isfinite(errors).any() else np.inf)
-    if not np.isfinite(scores).any():
-        raise ValueError("the tie points hold too few cells for a local field held out")
-    good_enough = min(scores) * (1 + SMOOTHING_TOLERANCE)
-    return max(value for value, score in zip(SMOOTHING, scores) if score <= good_enough)
+def fit_local_robust(
+    src: np.ndarray, dst: np.ndarray, affine: np.ndarray, weights: np.ndarray, footprint_px: float, threshold_px: float
+) -> tuple[SupportedModel, np.ndarray]:
+    """The local field of the tie points that agree with their neighbours, and which those are (N,) bool.
+
+    Candidates are the tie points within ``CANDIDATE_THRESHOLDS`` × ``threshold_px`` of the robust
+    ``affine`` (2, 3): a field bends further from it than the affine's own inliers do, and wrong matches
+    lie further still. Of those, the ones consistent with their neighbours
+    (:func:`consistent_with_neighbours`) are kriged; a tie point that its neighbours' field then predicts
+    no better than ``threshold_px`` / 5 (at least ``LEAVE_ONE_OUT_SIGMAS`` standard deviations of the
+    noise) is dropped and the field kriged once more with the same covariance.
+
+    Raises:
+        ValueError: too few tie points for a field.
+    """
+    residuals = dst - apply(affine, src)
+    candidates = np.flatnonzero(np.linalg.norm(residuals, axis=1) < CANDIDATE_THRESHOLDS * threshold_px)
+    kept = candidates[consistent_with_neighbours(src[candidates], residuals[candidates])]
+    model = fit_local(src[kept], dst[kept], weights[kept], footprint_px)
+    noise = np.sqrt(model.covariance.nugget_px2 * weights[kept])
+    held_out = np.linalg.norm(model.inner.leave_one_out(), axis=1)
+    poor = held_out > np.maximum(LEAVE_ONE_OUT_SIGMAS * noise, threshold_px / 5)
+    if poor.any():
+        kept = kept[~poor]
+        model = fit_local(src[kept], dst[kept], weights[kept], footprint_px, model.covariance)
+    inliers = np.zeros(len(src), bool)
+    inliers[kept] = True
+    return model, inliers

@@ -8,6 +8,7 @@ displacement of the SAR content relative to the reference.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,12 +28,15 @@ class Correspondences:
         search_limited: the tile's dominant shift lay on the edge of the range the matcher could search
             (the true one may lie beyond it, so no tie point is given for the tile); for a set of
             several tiles, whether any of them was.
+        footprint_px: the side of the square window each match measured (a template), pixels; 0 for
+            point features. Tie points closer than that share pixels, and so their errors.
     """
 
     reference_xy: np.ndarray
     sar_xy: np.ndarray
     score: np.ndarray
     search_limited: bool = False
+    footprint_px: float = 0.0
 
     def __len__(self) -> int:
         return len(self.score)
@@ -40,7 +44,7 @@ class Correspondences:
     def shifted(self, dx: float, dy: float) -> Correspondences:
         """The same points moved by (dx, dy) pixels, e.g. from tile to scene coordinates."""
         offset = np.array([dx, dy])
-        return Correspondences(self.reference_xy + offset, self.sar_xy + offset, self.score, self.search_limited)
+        return dataclasses.replace(self, reference_xy=self.reference_xy + offset, sar_xy=self.sar_xy + offset)
 
     @staticmethod
     def none(search_limited: bool = False) -> Correspondences:
@@ -56,6 +60,7 @@ class Correspondences:
             np.concatenate([p.sar_xy for p in parts]),
             np.concatenate([p.score for p in parts]),
             any(p.search_limited for p in parts),
+            max(p.footprint_px for p in parts),
         )
 
 

@@ -181,7 +181,10 @@ class DenseTemplateMatcher:
         centres = np.column_stack([xx + t / 2, yy + t / 2]).astype(np.float64)
         shift = np.column_stack([peaks.dx.cpu().numpy() + dx0, peaks.dy.cpu().numpy() + dy0]).astype(np.float64)
         return Correspondences(
-            centres[keep], centres[keep] + shift[keep], peaks.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep]
+            centres[keep],
+            centres[keep] + shift[keep],
+            peaks.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep],
+            footprint_px=float(t),
         )
 
 

@@ -196,4 +196,5 @@ class LearnedKeypointMatcher:
         keep = (forward.bracketed & mutual & (forward.peak >= self.min_peak) & (ref_fraction >= self.min_valid) & (sar_fraction >= self.min_valid)).cpu().numpy()
         reference_xy = keypoints.flip(1).cpu().numpy().astype(np.float64)
         shift = np.column_stack([forward.dx.cpu().numpy() + dx0, forward.dy.cpu().numpy() + dy0])
-        return Correspondences(reference_xy[keep], reference_xy[keep] + shift[keep], forward.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep])
+        score = forward.peak.clamp(0, 1).cpu().numpy().astype(np.float64)[keep]
+        return Correspondences(reference_xy[keep], reference_xy[keep] + shift[keep], score, footprint_px=float(2 * half))

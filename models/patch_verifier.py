@@ -9,6 +9,7 @@ distance that keeps 95 % of true pairs on the validation pairs, stored with the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,4 +107,4 @@ class PatchVerifier:
     def verify(self, reference: torch.Tensor, sar: torch.Tensor, matches: Correspondences) -> Correspondences:
         """The tie points the verifier accepts (distance ≤ threshold)."""
         keep = self.distances(reference, sar, matches) <= self.max_distance() if len(matches) else np.zeros(0, dtype=bool)
-        return Correspondences(matches.reference_xy[keep], matches.sar_xy[keep], matches.score[keep])
+        return dataclasses.replace(matches, reference_xy=matches.reference_xy[keep], sar_xy=matches.sar_xy[keep], score=matches.score[keep])

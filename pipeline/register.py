@@ -96,7 +96,7 @@ def collect_tie_points(results: list[TileResult]) -> TiePoints:
     parts = [r.matches for r in results]
     merged = Correspondences.concatenate(parts)
     tile_ids = np.concatenate([np.full(len(p), r.tile_id, dtype=object) for r, p in zip(results, parts)] or [[]])
-    return TiePoints(merged.reference_xy, merged.sar_xy, merged.score, tile_ids.astype(object))
+    return TiePoints(merged.reference_xy, merged.sar_xy, merged.score, tile_ids.astype(object), merged.footprint_px)
 
 
 def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:

@@ -3,6 +3,8 @@ field of a richer model, or the local field an affine fit's inliers would give."
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from affine import Affine
@@ -67,7 +69,9 @@ def test_a_purely_affine_case_previews_a_field_of_noise_only_and_nothing_beyond_
     np.testing.assert_array_equal(preview.magnitude[far.T], 0.0)  # beyond the fade: nothing
 
 
-def test_tie_points_in_too_few_cells_give_no_local_field_to_preview():
+def test_too_few_inliers_give_no_local_field_to_preview():
     ties = _ties(with_bump=False, count=60, extent=120.0)
     fit = _fit(ties, "translation")
-    assert preview_model(fit, ties) is None
+    few = np.zeros(len(ties), bool)
+    few[:9] = True  # fewer than a field's three trend terms per axis leave anything to fit a field to
+    assert preview_model(fit, ties) is not None and preview_model(dataclasses.replace(fit, inliers=few), ties) is None
