@@ -36,6 +36,7 @@ from sarlign.georef.smooth_models import SupportedModel, fit_local, fit_local_ro
 # (see georef.model_selection).
 TransformKind = Literal["affine", "translation", "polynomial2", "polynomial3", "local", "auto"]
 RICHER = ("polynomial2", "polynomial3", "local")
+GATE_STANDARD_ERRORS = 2.0  # see fit_global: the rotation and scale gates' allowance for a local field's trend
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,11 @@ def fit_global(
     correction = _correction(affine, reference_transform, pixel_metres, (centre.x, centre.y))
     predicted = model(src) if model is not None else apply(affine, src)
     largest_shift = float(np.abs(predicted - src).max()) if inl.any() else 0.0
-    refusals = _refusals(quality, gates, robust_kind) + _geometry_refusals(correction, largest_shift, gates)
+    # A local field's trend is known only as well as the field lets the tie points pin it down: its rotation
+    # and scale are refused when they lie beyond the gates by more than GATE_STANDARD_ERRORS of their own
+    # standard error (a bend of a few pixels over a small scene turns the trend by a share of a degree).
+    uncertainty = GATE_STANDARD_ERRORS * model.inner.linear_standard_error if model is not None and model.name == "local" else 0.0
+    refusals = _refusals(quality, gates, robust_kind) + _geometry_refusals(correction, largest_shift, gates, uncertainty)
     if refusals:
         raise FitRefusedError(
             "the fit is not trustworthy: " + "; ".join(refusals),
@@ -369,17 +374,20 @@ def suggested_max_shift(shift_px: float) -> int:
     return int(math.ceil(2 * shift_px / 10.0) * 10)
 
 
-def _geometry_refusals(c: Correction, largest_shift_px: float, gates: FitGates) -> list[str]:
-    """Gates on what the correction does: rotation and scale of a north-up product, and shifts beyond the search."""
+def _geometry_refusals(c: Correction, largest_shift_px: float, gates: FitGates, uncertainty: float = 0.0) -> list[str]:
+    """Gates on what the correction does: rotation and scale of a north-up product, and shifts beyond the
+    search. ``uncertainty`` (radians, unitless for scale): how far beyond the rotation and scale gates
+    the correction may lie before it is refused (its own standard errors, for a local field's trend)."""
     reasons = []
     rotation = max(c.axis_rotations_deg, key=abs)
-    if abs(rotation) > gates.max_rotation_deg:
+    if abs(rotation) - math.degrees(uncertainty) > gates.max_rotation_deg:
+        beyond = f", beyond its uncertainty ±{math.degrees(uncertainty):.2f}°" if uncertainty else ""
         reasons.append(
-            f"rotation {rotation:+.2f}° exceeds --max-rotation {gates.max_rotation_deg:g}° "
+            f"rotation {rotation:+.2f}° exceeds --max-rotation {gates.max_rotation_deg:g}°{beyond} "
             "(north-up products differ by a tiny rotation; this one comes from wrong tie points)"
         )
     scale_change = max((s - 1.0 for s in c.scale), key=abs)
-    if abs(scale_change) > gates.max_scale_change:
+    if abs(scale_change) - uncertainty > gates.max_scale_change:
         reasons.append(
             f"scale change {scale_change:+.2%} exceeds --max-scale-change {gates.max_scale_change * 100:g}% "
             f"(scales x{c.scale[0]:.4f}, x{c.scale[1]:.4f})"

@@ -33,6 +33,8 @@ from scipy.spatial.distance import cdist
 
 FIT_POINTS = 800  # points the covariance parameters are fitted on (REML costs one Cholesky per evaluation)
 MIN_RANGE_PX = 16.0  # the field's shortest length: below it, nothing a template-based tie point resolves
+RANGE_FOOTPRINTS = 2.0  # and at least this many footprints: a template averages the field over its window,
+# so a field that varies within two of them cannot be told from the noise their overlap shares
 NUGGET_FLOOR_PX2 = 1e-4  # sub-pixel peak refinement is not better than about 0.01 px
 JITTER = 1e-8  # relative, on the diagonal: keeps the Cholesky of near-duplicate points well defined
 
@@ -128,7 +130,7 @@ def fit_covariance(src: np.ndarray, displacement: np.ndarray, weights: np.ndarra
     # Start from the residual variance of a least-squares affine, split evenly between field and noise.
     coefficients, *_ = np.linalg.lstsq(design, displacement, rcond=None)
     variance = max(float(((displacement - design @ coefficients) ** 2).mean()), 1e-3)
-    low_range, high_range = max(MIN_RANGE_PX, footprint_px / 2), max(2.0 * extent, 2 * MIN_RANGE_PX)
+    low_range, high_range = max(MIN_RANGE_PX, RANGE_FOOTPRINTS * footprint_px), max(2.0 * extent, 2 * MIN_RANGE_PX)
     bounds = [(math.log(1e-5), math.log(100.0)), (math.log(low_range), math.log(high_range)),
               (math.log(NUGGET_FLOOR_PX2), math.log(25.0))]
 
@@ -170,6 +172,14 @@ class KrigedField:
         offset = t[0] - linear @ np.array([cx, cy]) + np.array([cx, cy])
         return np.column_stack([linear, offset])
 
+    @property
+    def linear_standard_error(self) -> float:
+        """The standard error of the global part's linear terms (the x and y derivatives of the trend, the
+        larger of the two; unitless, radians for a rotation): how well the tie points, correlated by
+        the field, pin down a rotation or scale change."""
+        inverse_gram = cho_solve((self.gram_factor, True), np.eye(3))
+        return float(np.sqrt(np.diag(inverse_gram)[1:]).max() / self.scale)
+
     def __call__(self, at: np.ndarray) -> np.ndarray:
         at = np.asarray(at, float)
         return at + _trend_design(at, self.centre, self.scale) @ self.trend + self.covariance.field(at, self.points) @ self.weights
@@ -191,10 +201,13 @@ class KrigedField:
         return np.sqrt(np.clip(simple + trend, 0.0, None))
 
     def leave_one_out(self) -> np.ndarray:
-        """(N, 2) each tie point's displacement minus its prediction from all the others (the trend held),
-        px, from the inverse covariance (no refits)."""
-        inverse_diagonal = (solve_triangular(self.factor, np.eye(len(self.points)), lower=True) ** 2).sum(axis=0)
-        return self.weights / inverse_diagonal[:, None]
+        """(N, 2) each tie point's displacement minus its prediction from all the others, trend re-estimated
+        (px): the closed form of universal kriging, ``(P y)_i / P_ii`` with P = K⁻¹ − K⁻¹F (FᵀK⁻¹F)⁻¹ FᵀK⁻¹
+        (``weights`` is P y), no refits."""
+        inverse_factor = solve_triangular(self.factor, np.eye(len(self.points)), lower=True)  # L⁻¹
+        inverse_diagonal = (inverse_factor**2).sum(axis=0)
+        trend_part = solve_triangular(self.gram_factor, (inverse_factor.T @ (inverse_factor @ self.design)).T, lower=True)
+        return self.weights / (inverse_diagonal - (trend_part**2).sum(axis=0))[:, None]
 
 
 def krige(src: np.ndarray, dst: np.ndarray, covariance: Covariance, weights: np.ndarray) -> KrigedField:

@@ -9,8 +9,9 @@ from typing import Any
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 
+from sarlign.georef.displacement import DisplacementGrid, sample_displacement
 from sarlign.georef.fit import GlobalFit, TiePoints, residual_vectors_px
-from sarlign.georef.gcps import corrected_gcps, field_gcps
+from sarlign.georef.gcps import corrected_gcps, field_gcps, gcp_nodes
 from sarlign.georef.residual_structure import diagnose
 from sarlign.pipeline.plan import Plan, RegisterOptions
 from sarlign.pipeline.tasks import TileResult, tile_status
@@ -32,8 +33,9 @@ class Outcome:
         own GCPs moved by the correction (empty unless the SAR is georeferenced by GCPs)."""
         sar, reference = self.plan.sar, self.plan.reference
         if self.fit.field is not None:
-            return field_gcps(sar.pixel_to_map, sar.crs, (sar.width, sar.height), self.fit.field, reference.transform,
-                              reference.crs)
+            size = (sar.width, sar.height)
+            return field_gcps(sar.pixel_to_map, sar.crs, size, self.fit.field, reference.transform, reference.crs,
+                              gcp_nodes(self.fit.field, size))
         if not sar.gcps:
             return []
         return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, reference.crs)
@@ -42,6 +44,14 @@ class Outcome:
     def new_gcps_crs(self) -> CRS:
         """The CRS of ``new_gcps``: the reference's for a richer model, the SAR's GCPs' otherwise."""
         return self.plan.reference.crs if self.fit.field is not None else self.plan.sar.crs
+
+    @cached_property
+    def displacement(self) -> DisplacementGrid | None:
+        """The richer model's displacement over the reference grid (None for an affine or translation)."""
+        if self.fit.field is None:
+            return None
+        grid = self.plan.grid
+        return sample_displacement(self.fit.field, grid.transform, self.plan.reference.crs, (grid.width, grid.height))
 
     @cached_property
     def structure(self) -> dict[str, Any]:

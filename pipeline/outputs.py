@@ -32,8 +32,9 @@ class OutputPaths:
     raster: the co-registered SAR (COG); report: NAME.json; tie_points: NAME.gpkg (styled for QGIS);
     points: NAME.tif.points (QGIS Georeferencer); stac: NAME.stac.json (STAC Item); resampled:
     NAME_resampled.tif (with ``--resample``); checkerboard, residual_map and field_map:
-    NAME_checkerboard.png, NAME_residuals.png and NAME_field.png (with ``--quicklook``); failure:
-    NAME.failed.json, the diagnosis of a refused fit (written instead of a result, never beside one).
+    NAME_checkerboard.png, NAME_residuals.png and NAME_field.png (with ``--quicklook``); displacement:
+    NAME_displacement.tif, the field a richer model applies (see georef.displacement; written with one);
+    failure: NAME.failed.json, the diagnosis of a refused fit (written instead of a result, never beside one).
     """
 
     raster: Path
@@ -45,6 +46,7 @@ class OutputPaths:
     checkerboard: Path
     residual_map: Path
     field_map: Path
+    displacement: Path
     failure: Path
 
     @staticmethod
@@ -64,6 +66,7 @@ class OutputPaths:
             named("_checkerboard.png"),
             named("_residuals.png"),
             named("_field.png"),
+            named("_displacement.tif"),
             named(".failed.json"),
         )
 
@@ -75,17 +78,18 @@ class OutputPaths:
         """Every file a run may write, by name."""
         return dataclasses.asdict(self)
 
-    def wanted(self, resample: bool, quicklook: bool) -> dict[str, Path]:
-        """The outputs a successful run with these options writes, by name (the report's ``outputs`` keys)."""
+    def wanted(self, resample: bool, quicklook: bool, field: bool = False) -> dict[str, Path]:
+        """The outputs a successful run with these options writes, by name (the report's ``outputs`` keys);
+        ``field``: the fit carries a richer model than the affine."""
         optional = {
             "resampled": resample, "checkerboard": quicklook, "residual_map": quicklook, "field_map": quicklook,
-            "failure": False,
+            "displacement": field, "failure": False,
         }
         return {k: v for k, v in self.every().items() if optional.get(k, True)}
 
-    def unwanted(self, resample: bool, quicklook: bool) -> list[Path]:
+    def unwanted(self, resample: bool, quicklook: bool, field: bool = False) -> list[Path]:
         """Files of the set that a successful run with these options does not write."""
-        wanted = self.wanted(resample, quicklook)
+        wanted = self.wanted(resample, quicklook, field)
         return [path for name, path in self.every().items() if name not in wanted]
 
 
@@ -166,8 +170,8 @@ def check_writable(folder: Path) -> None:
         raise InputError(str(folder), f"the output folder cannot be written ({error.strerror or error})") from None
 
 
-def remove_unwanted(outputs: OutputPaths, resample: bool, quicklook: bool) -> None:
+def remove_unwanted(outputs: OutputPaths, resample: bool, quicklook: bool, field: bool = False) -> None:
     """After a successful run: remove the files of the set this run did not write (an earlier run's
     optional outputs, or its refusal diagnosis)."""
-    for path in outputs.unwanted(resample, quicklook):
+    for path in outputs.unwanted(resample, quicklook, field):
         path.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from rasterio.enums import Resampling
 from sarlign.coords import map_points, map_vectors
 from sarlign.errors import FitRefusedError, OutputWriteError
 from sarlign.georef.calibration import write_calibrated
+from sarlign.georef.displacement import write_displacement_cog
 from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
 from sarlign.georef.gcps import gcp_transformer
 from sarlign.georef.overviews import SarValues, sar_values
@@ -117,7 +118,7 @@ def write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, flo
 
 def _write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float], job_started: float) -> dict:
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
-    wanted = outputs.wanted(options.resample, options.quicklook)
+    wanted = outputs.wanted(options.resample, options.quicklook, fit.field is not None)
     started = time.perf_counter()
     with staged(*wanted.values()) as temps:
         temp = dict(zip(wanted, temps))
@@ -140,6 +141,8 @@ def _write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, fl
             from sarlign.pipeline.quicklook import write_quicklooks
 
             write_quicklooks(outcome, temp["raster"], temp["checkerboard"], temp["residual_map"], temp["field_map"])
+        if outcome.displacement is not None:
+            write_displacement_cog(outcome.displacement, temp["displacement"])
         _write_geopackage(outcome, temp["tie_points"])
         ref, sar = plan.reference, plan.sar
         write_points_file(temp["points"], outcome.ties, fit, ref.transform, ref.crs, sar.crs, sar.map_to_pixel)
@@ -149,7 +152,7 @@ def _write_outputs(outcome: Outcome, outputs: OutputPaths, timings: dict[str, fl
         write_report(report, temp["report"])
         # Last: the STAC Item lists the files written above.
         write_item(build_item(report, {k: p for k, p in temp.items() if p.exists()}, values), temp["stac"])
-    remove_unwanted(outputs, options.resample, options.quicklook)
+    remove_unwanted(outputs, options.resample, options.quicklook, fit.field is not None)
     return report
 
 

@@ -78,6 +78,19 @@ def _field(outcome: Outcome) -> dict[str, Any]:
     return field.drop_attrs().to_dict(data="list")
 
 
+def _field_figures(outcome: Outcome) -> dict[str, Any] | None:
+    """A richer model's figures: the displacement product's summary (reference CRS units) and, for a local
+    field, its covariance (reference pixels) and how well the tie points pin its trend down."""
+    grid, model = outcome.displacement, outcome.fit.field
+    if grid is None or model is None:
+        return None
+    figures: dict[str, Any] = {"grid_step_px": grid.step, "units": "reference CRS", **grid.summary()}
+    if model.covariance is not None:
+        figures["covariance"] = {**dataclasses.asdict(model.covariance), "kernel": "Matérn 5/2, affine trend, REML"}
+        figures["trend_linear_standard_error_deg"] = math.degrees(model.inner.linear_standard_error)
+    return figures
+
+
 def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, float]) -> dict[str, Any]:
     """Everything a person or a batch needs to judge and reuse one registration (JSON-ready)."""
     plan, options, fit = outcome.plan, outcome.options, outcome.fit
@@ -95,9 +108,10 @@ def build_report(outcome: Outcome, outputs: OutputPaths, timings: dict[str, floa
         "options": jsonable(dataclasses.asdict(options)),
         # The settings the tiles ran with: the user's plus the thinning the search budget chose.
         "matcher": {"name": options.matcher, "options": dict(plan.matcher_options)},
-        "outputs": {k: str(v) for k, v in outputs.wanted(options.resample, options.quicklook).items()},
+        "outputs": {k: str(v) for k, v in outputs.wanted(options.resample, options.quicklook, fit.field is not None).items()},
         "transform": fit.kind,
         "transform_selection": fit.selection,
+        "field": _field_figures(outcome),
         "correction": {
             "shift_m": list(c.shift_m),
             "shift_px": list(c.shift_px),

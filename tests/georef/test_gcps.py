@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.transform import GCPTransformer
 
 from sarlign.coords import map_points
-from sarlign.georef.gcps import field_gcps
+from sarlign.georef.gcps import GCP_GRID, MAX_GCP_GRID, field_gcps, gcp_nodes
 from sarlign.georef.robust import apply
 from sarlign.georef.smooth_models import fit_local, fit_supported_polynomial
 
@@ -35,7 +37,15 @@ def test_a_local_model_s_gcp_grid_reproduces_it_through_gdals_thin_plate_spline(
     sar_pixels = np.random.default_rng(1).uniform(50, 950, (300, 2))
     expected = model(map_points(~REFERENCE, map_points(SAR, sar_pixels)))  # SAR pixel → SAR grid → model
     error = np.linalg.norm(_through_gdal(gcps, sar_pixels, tps=True) - expected, axis=1)
-    assert error.max() < 0.2, error.max()
+    assert error.max() < 0.05, error.max()
+
+
+def test_a_short_local_field_over_a_whole_scene_gets_a_denser_grid_within_what_gdal_solves_quickly():
+    model = fit_local(*_ties())
+    assert gcp_nodes(model, (1000, 1000)) == GCP_GRID
+    short = dataclasses.replace(model, covariance=dataclasses.replace(model.covariance, range_px=537.0))
+    assert gcp_nodes(short, (10980, 10980)) == MAX_GCP_GRID  # 42 wanted: 274 px, half the range
+    assert gcp_nodes(fit_supported_polynomial(*_ties(), order=2), (10980, 10980)) == GCP_GRID
 
 
 def test_a_polynomial_model_s_gcp_grid_reproduces_it_with_its_fade_through_the_spline_too():

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from scipy.ndimage import map_coordinates
 
@@ -77,6 +78,28 @@ def test_a_local_transform_follows_a_known_smooth_field_where_the_affine_cannot(
         assert len(output.gcps[0]) == 33 * 33 and output.gcps[1].to_epsg() == 3395  # the reference CRS
     assert reports["auto"]["transform"] == "local" and reports["auto"]["transform_selection"]["chosen"] == "local"
     assert all((tmp_path / f"local_{name}.png").stat().st_size > 10_000 for name in ("checkerboard", "field"))
+    _check_displacement_product(tmp_path / "local_displacement.tif", local)
+
+
+def _check_displacement_product(path: Path, report: dict) -> None:
+    """The displacement COG: dx, dy (metres east, north) where the bent SAR's content truly lies, minus
+    where it shows it: the known field's opposite, within the field's own error; sigma small among the tie
+    points; its figures the report's."""
+    with rasterio.open(path) as product:
+        assert product.descriptions == ("dx", "dy", "sigma") and product.crs.to_epsg() == 3395
+        values, transform = product.read(), product.transform
+    rows, cols = np.nonzero(np.isfinite(values[0]))
+    x, y = transform * (cols + 0.5, rows + 0.5)  # node centres, map units
+    pixel = np.array([transform.a, -transform.e]) / report["field"]["grid_step_px"]  # metres per SAR pixel
+    sar_x, sar_y = (x - transform.c) / pixel[0], (transform.f - y) / pixel[1]
+    known_dx, known_dy = FIELDS["bent"](sar_x, sar_y)
+    # The SAR at (x, y) shows what truly lies at (x, y) + d: a correction of +d px, north up for dy.
+    error = np.hypot(values[0][rows, cols] / pixel[0] - known_dx, -values[1][rows, cols] / pixel[1] - known_dy)
+    assert np.median(error) < 0.3 and len(error) > 1000, (np.median(error), len(error))
+    sigma = values[2][rows, cols]
+    assert report["field"]["sigma_median"] == pytest.approx(float(np.median(sigma)), rel=1e-5)
+    assert report["field"]["displacement_max"] == pytest.approx(float(np.hypot(values[0], values[1])[rows, cols].max()), rel=1e-5)
+    assert np.median(sigma) / pixel[0] < 0.3
 
 
 def test_auto_keeps_the_affine_and_its_geotransform_where_the_data_are_affine(sarlign, tmp_path):
