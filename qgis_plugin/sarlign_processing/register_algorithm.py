@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
+    QgsProcessingOutputRasterLayer,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
@@ -45,6 +46,7 @@ class RegisterAlgorithm(SarlignAlgorithm):
     OUTPUT = "OUTPUT"
     TIE_POINTS = "TIE_POINTS"
     REPORT = "REPORT"
+    DISPLACEMENT = "DISPLACEMENT"
 
     def name(self) -> str:
         return "register"
@@ -110,6 +112,7 @@ class RegisterAlgorithm(SarlignAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Co-registered SAR"))
         self.addOutput(QgsProcessingOutputVectorLayer(self.TIE_POINTS, "Tie points"))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, "Report (JSON)"))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.DISPLACEMENT, "Displacement field (richer transforms)"))
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -139,9 +142,13 @@ class RegisterAlgorithm(SarlignAlgorithm):
             raise run.failure()
         report = Path(output).with_suffix(".json")  # sarlign's NAME.json beside NAME.tif
         written = json.loads(report.read_text(encoding="utf-8"))["outputs"]
-        self._loadWithRaster(output, written["tie_points"], written.get("resampled"), context)
+        extra = {name: written[name] for name in ("resampled", "displacement") if name in written}
+        self._loadWithRaster(output, written["tie_points"], extra, context)
         geopackage = written["tie_points"]
-        return {self.OUTPUT: output, self.TIE_POINTS: _layer_uri(geopackage, "tie_points"), self.REPORT: str(report)}
+        results = {self.OUTPUT: output, self.TIE_POINTS: _layer_uri(geopackage, "tie_points"), self.REPORT: str(report)}
+        if "displacement" in written:
+            results[self.DISPLACEMENT] = written["displacement"]
+        return results
 
     def _input(self, parameters: dict[str, Any], layer: str, product: str, context: QgsProcessingContext) -> str:
         """The location sarlign reads for one input: the product file if one is given, else the layer's."""
@@ -167,19 +174,19 @@ class RegisterAlgorithm(SarlignAlgorithm):
         return layer.source()
 
     def _loadWithRaster(
-        self, raster: str, geopackage: str, resampled: str | None, context: QgsProcessingContext
+        self, raster: str, geopackage: str, extra: dict[str, str], context: QgsProcessingContext
     ) -> None:
         """When the output raster is to be loaded into a project (the GUI's 'Open output file'), load the
-        GeoPackage's tie_points and tiles layers with it, and the resampled raster when there is one: a
-        richer model's output carries GCPs that QGIS reads with a polynomial, the resampled raster shows
-        the model as it is."""
+        GeoPackage's tie_points and tiles layers with it, and the ``extra`` rasters written (by output
+        name): the resampled raster (a richer model's output carries GCPs that QGIS reads with a
+        polynomial; the resampled raster shows the model as it is) and a richer model's displacement."""
         if not context.willLoadLayerOnCompletion(raster):
             return
         project = context.layerToLoadOnCompletionDetails(raster).project
-        if resampled:
-            details = QgsProcessingContext.LayerDetails(f"{Path(raster).stem} resampled", project, "resampled")
+        for name, path in extra.items():
+            details = QgsProcessingContext.LayerDetails(f"{Path(raster).stem} {name}", project, name)
             details.layerTypeHint = QgsProcessingUtils.LayerHint.Raster
-            context.addLayerToLoadOnCompletion(resampled, details)
+            context.addLayerToLoadOnCompletion(path, details)
         for layer in GEOPACKAGE_LAYERS:
             details = QgsProcessingContext.LayerDetails(f"{Path(raster).stem} {layer}", project, layer)
             details.layerTypeHint = QgsProcessingUtils.LayerHint.Vector

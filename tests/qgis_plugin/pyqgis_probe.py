@@ -4,7 +4,8 @@
         Open each URI (``PATH|layername=NAME``: a vector layer; else a raster) and print, as JSON by URI: valid,
         crs (authid), extent [xmin, ymin, xmax, ymax]; for vector layers also the renderer QGIS gave the
         layer, the renderer of the source's default style (null without one) and how many of the source's
-        stored styles belong to the layer.
+        stored styles belong to the layer; for rasters their band count and each band's value at the
+        extent's centre.
     python3 pyqgis_probe.py load PARAMETERS_JSON
         Run sarlign:register with OUTPUT to be loaded into the project (as the Processing dialog does) and
         print the layers the algorithm asks Processing to load on completion: {source: [name, output name]}.
@@ -54,6 +55,10 @@ def describe(uri: str) -> dict:
         facts["renderer"] = layer.renderer().type()
         facts["default_style_renderer"] = renderer.get("type") if renderer is not None else None
         facts["styles_of_layer"] = layer.listStylesInDatabase()[0]
+    else:
+        centre = extent.center()
+        facts["bands"] = layer.bandCount()
+        facts["centre_values"] = [layer.dataProvider().sample(centre, band)[0] for band in range(1, layer.bandCount() + 1)]
     return facts
 
 

@@ -22,6 +22,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 from affine import Affine
@@ -198,7 +199,7 @@ def test_algorithms_are_listed(qgis):
     [
         ("sarlign:register", ["REFERENCE", "SAR", "REFERENCE_PRODUCT", "SAR_PRODUCT", "REFERENCE_BANDS", "SAR_BAND",
                               "OUTPUT", "MATCHER", "TRANSFORM", "RESAMPLE", "QUICKLOOK", "MAX_SHIFT", "WORKERS",
-                              "TIE_POINTS", "REPORT"]),
+                              "TIE_POINTS", "REPORT", "DISPLACEMENT"]),
         ("sarlign:batch", ["PAIRS", "OUT_DIR", "MATCHER", "TRANSFORM", "WORKERS", "SUMMARY"]),
     ],
 )
@@ -287,6 +288,25 @@ def test_the_resampled_output_is_loaded_too_when_there_is_one(volkov, probe):
     to_load = probe("load", json.dumps(parameters))
     resampled = output.with_name("registered_resampled.tif")
     assert to_load[str(resampled)] == ["registered resampled", "resampled"]
+
+
+def test_a_local_field_s_displacement_is_loaded_and_qgis_reads_the_values_sarlign_wrote(volkov, probe):
+    output = volkov["work"] / "loaded_field" / "registered.tif"
+    parameters = {"REFERENCE": str(volkov["reference"]), "SAR": str(volkov["sar"]), "OUTPUT": str(output),
+                  "TRANSFORM": "local", "WORKERS": 2}
+    to_load = probe("load", json.dumps(parameters))
+    displacement = output.with_name("registered_displacement.tif")
+    assert to_load[str(displacement)] == ["registered displacement", "displacement"]
+    seen = probe("layers", str(displacement))[str(displacement)]
+    field = json.loads(output.with_suffix(".json").read_text())["field"]
+    with rasterio.open(displacement) as written:
+        assert seen["valid"] and seen["crs"] == written.crs.to_string() and seen["bands"] == 3
+        assert seen["extent"] == pytest.approx(list(written.bounds))
+        centre = ((written.bounds.left + written.bounds.right) / 2, (written.bounds.bottom + written.bounds.top) / 2)
+        values = [float(v) for v in next(written.sample([centre]))]
+        length = np.hypot(*written.read([1, 2]))
+    assert seen["centre_values"] == pytest.approx(values, rel=1e-6, nan_ok=True)
+    assert float(np.nanmax(length)) == pytest.approx(field["displacement_max"], rel=1e-5)
 
 
 def test_cancel_stops_sarlign_and_its_workers(volkov, probe):
