@@ -59,7 +59,7 @@ BUMP_PX, BUMP_SIGMA_PX = 5.0, 150.0
 DERIVED = "geotiff/volkov_s1s2_derived/volkov_{}_{}.tif"
 FIELD_WINDOW, FIELD_STEP = 128, 64  # px: the compared windows and their spacing
 FIELD_STRUCTURE = ScreeningThresholds().min_structure  # a window's optical structure must reach this
-FIELD_KINDS = ("affine", "local")
+FIELD_KINDS = ("affine", "local", "auto")
 
 
 def two_bumps(shape: tuple[int, int]) -> np.ndarray:
@@ -142,23 +142,30 @@ def random_fields_table(data: Path, work: Path, commands: dict[str, tuple[str, s
     print(f"{'pair':<8}{'floor':>10}" + "".join(f"{c:>16}" for c in commands))
     cases: dict[str, list[float]] = {c: [] for c in ("floor", *commands)}
     worst: dict[str, float] = {c: 0.0 for c in cases}
+    chosen: dict[str, list[str]] = {"unbent": [], "bent": []}  # the models auto chose
     for pair in load_pairs(data / VOLKOV):
         reference, sar = write_geotiffs(pair, work)
         windows = structured_windows(reference)
         shape = rasterio.open(sar).shape
         mine: dict[str, list[float]] = {c: [] for c in cases}
+        floors: dict[int, float] = {}  # per field, from the first column whose two runs were not refused
         for column, (command, kind) in commands.items():
             plain = register(command, reference, sar, work / f"plain_{column}.tif", kind, "--resample")
+            if kind == "auto":
+                chosen["unbent"].append(plain.get("transform", "refused"))
             for k in range(fields):
                 field = random_field(shape, np.random.default_rng([int(pair.pair_id), k]))
                 bent_copy(sar, work / "bent.tif", field)
                 report = register(command, reference, work / "bent.tif", work / f"bent_{column}.tif", kind, "--resample")
+                if kind == "auto":
+                    chosen["bent"].append(report.get("transform", "refused"))
                 if report["status"] == "refused" or plain["status"] == "refused":
                     mine[column].append(float("inf"))  # a refusal: the case counts as failed
                     continue
                 mine[column].append(field_error(work / f"bent_{column}_resampled.tif", work / f"plain_{column}_resampled.tif", windows))
-                if column == next(iter(commands)):
-                    mine["floor"].append(tie_point_floor(work / f"bent_{column}.gpkg", work / f"plain_{column}.gpkg", field))
+                if k not in floors:
+                    floors[k] = tie_point_floor(work / f"bent_{column}.gpkg", work / f"plain_{column}.gpkg", field)
+        mine["floor"] = list(floors.values())
         figures = {c: float(np.median(v)) for c, v in mine.items()}
         for c in cases:
             cases[c] += mine[c]
@@ -168,6 +175,10 @@ def random_fields_table(data: Path, work: Path, commands: dict[str, tuple[str, s
     print(f"{'median':<8}" + "".join(f"{np.median(cases[c]):>{widths[c]}.2f}" for c in cases))
     print(f"{'worst':<8}" + "".join(f"{worst[c]:>{widths[c]}.2f}" for c in cases))
     print(f"{'refused':<8}" + "".join(f"{np.isinf(cases[c]).sum():>{widths[c]}d}" for c in cases))
+    for which, models in chosen.items():
+        if models:
+            counts = {m: models.count(m) for m in sorted(set(models))}
+            print(f"auto chose, {which}: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
 
 
 def two_bumps_table(data: Path, work: Path, sarlign: str) -> None:

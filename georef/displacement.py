@@ -7,7 +7,8 @@ A node sits at the centre of a ``step``-px cell of the reference grid (pixel cor
   in map units: metres for a projected CRS; the model's own, affine included, is what the output's GCPs
   carry);
 - ``sigma``: the field's standard deviation there (per axis, the kriging standard deviation, see
-  :mod:`sarlign.georef.kriging`; not estimated for a polynomial: nodata).
+  :mod:`sarlign.georef.kriging`, from at most ``SIGMA_POINTS`` of the tie points: an upper bound; not
+  estimated for a polynomial: nodata).
 
 Nodes beyond the tie points' convex hull, where the model fades to its affine and no tie point says
 anything, are nodata (NaN).
@@ -32,7 +33,9 @@ from sarlign.georef.kriging import KrigedField
 from sarlign.georef.smooth_models import SupportedModel
 
 MIN_STEP_PX = 8  # reference pixels per node at least
-MAX_NODES = 1024  # nodes along the longer side at most (a 10980² scene: 11 px a node)
+MAX_NODES = 256  # nodes along the longer side at most (a 10980² scene: 43 px a node, a sixth of the
+# shortest field a template grid resolves); the prediction costs nodes × tie points
+SIGMA_POINTS = 800  # the standard deviation costs nodes × tie points², so it is kriged from this many
 BANDS = ("dx", "dy", "sigma")
 
 
@@ -74,8 +77,8 @@ def sample_displacement(
     values[0, inside], values[1, inside] = moved[:, 0], moved[:, 1]
     if isinstance(model.inner, KrigedField):
         pixel = math.sqrt(abs(reference_transform.determinant))  # CRS units per reference pixel
-        values[2, inside] = model.inner.standard_deviation(at) * pixel
-    return DisplacementGrid(values.reshape(3, rows, cols), reference_transform * Affine.scale(step), reference_crs, step)
+        values[2, inside] = model.inner.thinned(SIGMA_POINTS).standard_deviation(at) * pixel
+    return DisplacementGrid(values.reshape(3, rows, cols), reference_transform @ Affine.scale(step), reference_crs, step)
 
 
 def write_displacement_cog(grid: DisplacementGrid, destination: Path) -> None:

@@ -64,7 +64,7 @@ def preview_model(fit: GlobalFit, ties: TiePoints) -> SupportedModel | None:
         return fit.field
     inliers = fit.inliers
     try:
-        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers], noise_weights(ties.score[inliers]),
+        return fit_local(ties.sar_grid_xy[inliers], ties.reference_xy[inliers], noise_weights(ties.score)[inliers],
                          ties.footprint_px)
     except ValueError:  # too few tie points for a field
         return None

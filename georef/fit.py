@@ -36,7 +36,8 @@ from sarlign.georef.smooth_models import SupportedModel, fit_local, fit_local_ro
 # (see georef.model_selection).
 TransformKind = Literal["affine", "translation", "polynomial2", "polynomial3", "local", "auto"]
 RICHER = ("polynomial2", "polynomial3", "local")
-GATE_STANDARD_ERRORS = 2.0  # see fit_global: the rotation and scale gates' allowance for a local field's trend
+GATE_STANDARD_ERRORS = 2.0  # see fit_global: the rotation and scale gates' allowance for a local field's trend,
+GATE_ALLOWANCE_SHARE = 0.5  # at most this share of the gate
 
 
 @dataclass(frozen=True)
@@ -379,15 +380,19 @@ def _geometry_refusals(c: Correction, largest_shift_px: float, gates: FitGates, 
     search. ``uncertainty`` (radians, unitless for scale): how far beyond the rotation and scale gates
     the correction may lie before it is refused (its own standard errors, for a local field's trend)."""
     reasons = []
+    # The allowance never exceeds GATE_ALLOWANCE_SHARE of a gate: a field so loose that it could take up
+    # any rotation must not let wrong tie points through.
+    rotation_allowance = min(math.degrees(uncertainty), GATE_ALLOWANCE_SHARE * gates.max_rotation_deg)
+    scale_allowance = min(uncertainty, GATE_ALLOWANCE_SHARE * gates.max_scale_change)
     rotation = max(c.axis_rotations_deg, key=abs)
-    if abs(rotation) - math.degrees(uncertainty) > gates.max_rotation_deg:
-        beyond = f", beyond its uncertainty ±{math.degrees(uncertainty):.2f}°" if uncertainty else ""
+    if abs(rotation) - rotation_allowance > gates.max_rotation_deg:
+        beyond = f", beyond its uncertainty ±{rotation_allowance:.2f}°" if uncertainty else ""
         reasons.append(
             f"rotation {rotation:+.2f}° exceeds --max-rotation {gates.max_rotation_deg:g}°{beyond} "
             "(north-up products differ by a tiny rotation; this one comes from wrong tie points)"
         )
     scale_change = max((s - 1.0 for s in c.scale), key=abs)
-    if abs(scale_change) - uncertainty > gates.max_scale_change:
+    if abs(scale_change) - scale_allowance > gates.max_scale_change:
         reasons.append(
             f"scale change {scale_change:+.2%} exceeds --max-scale-change {gates.max_scale_change * 100:g}% "
             f"(scales x{c.scale[0]:.4f}, x{c.scale[1]:.4f})"

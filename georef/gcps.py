@@ -58,13 +58,13 @@ def corrected_gcps(
     ]
 
 
-def gcp_nodes(model: SupportedModel, size: tuple[int, int]) -> int:
-    """Nodes per side of the GCP grid that carries ``model`` over a SAR of ``size`` (width, height) px:
-    ``GCP_GRID``, or more (up to ``MAX_GCP_GRID``) for a local field whose range that grid would not
-    sample every ``GCP_SPACING_RANGES`` of it."""
+def gcp_nodes(model: SupportedModel, extent_px: float) -> int:
+    """Nodes per side of the GCP grid that carries ``model`` over a SAR whose longer side spans
+    ``extent_px`` reference pixels: ``GCP_GRID``, or more (up to ``MAX_GCP_GRID``) for a local field whose
+    range that grid would not sample every ``GCP_SPACING_RANGES`` of it."""
     if model.covariance is None:
         return GCP_GRID
-    wanted = math.ceil(max(size) / (GCP_SPACING_RANGES * model.covariance.range_px)) + 1
+    wanted = math.ceil(extent_px / (GCP_SPACING_RANGES * model.covariance.range_px)) + 1
     return int(min(MAX_GCP_GRID, max(GCP_GRID, wanted)))
 
 

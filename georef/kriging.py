@@ -16,7 +16,11 @@ Points are (N, 2) reference-grid pixels (x right, y down, corners at integers); 
   quarter of the template's side overlaps by up to 75 %; independent noise would read that as a field).
 
 The covariance parameters are chosen by restricted maximum likelihood (REML, the trend integrated out) on
-both axes at once, on at most ``FIT_POINTS`` evenly thinned points; the field is then the kriging
+both axes at once, on at most ``FIT_POINTS`` evenly thinned points, the range no shorter than
+``RANGE_FOOTPRINTS`` footprints (measured: on Rosenheim, whose tie points bend at a template's scale where
+its 164 check points do not, one footprint gives 1.30 px at the check points, two 1.24 px, the affine
+1.19 px; on the validation pairs bent by known fields, two footprints keep the median error and lower
+the worst, see BENCHMARKS.md); the field is then the kriging
 prediction from all points, with its standard deviation (the kriging variance, trend uncertainty
 included). Where the data hold no field the fitted sill falls towards zero and the model is the affine.
 """
@@ -35,6 +39,9 @@ FIT_POINTS = 800  # points the covariance parameters are fitted on (REML costs o
 MIN_RANGE_PX = 16.0  # the field's shortest length: below it, nothing a template-based tie point resolves
 RANGE_FOOTPRINTS = 2.0  # and at least this many footprints: a template averages the field over its window,
 # so a field that varies within two of them cannot be told from the noise their overlap shares
+MAX_RANGE_SHARE = 0.5  # and at most this share of the tie points' extent: a longer field bends the whole scene
+# (a global polynomial's job), and it competes with the trend: on an eval case rotated by 0.9° it took a
+# 1368 px range and a 39 px² sill, and moved the registration by 1.5 px against the same pair unrotated
 NUGGET_FLOOR_PX2 = 1e-4  # sub-pixel peak refinement is not better than about 0.01 px
 JITTER = 1e-8  # relative, on the diagonal: keeps the Cholesky of near-duplicate points well defined
 
@@ -56,11 +63,26 @@ class Covariance:
     def noise(self, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """(N, N) noise covariance of tie points at ``points`` with relative noise variances ``weights``."""
         scale = np.sqrt(weights)
-        shared = np.eye(len(points))
-        if self.footprint_px > 0:
-            gap = np.abs(points[:, None, :] - points[None, :, :]) / self.footprint_px
-            shared = np.prod(np.clip(1.0 - gap, 0.0, None), axis=2)
-        return self.nugget_px2 * shared * scale[:, None] * scale[None, :]
+        if self.footprint_px > 0:  # the share of their windows two tie points have in common, axis by axis
+            shared = _window_share(points[:, 0], self.footprint_px)
+            shared *= _window_share(points[:, 1], self.footprint_px)
+        else:
+            shared = np.eye(len(points))
+        shared *= self.nugget_px2 * scale[:, None] * scale[None, :]
+        return shared
+
+
+def _window_share(coordinate: np.ndarray, side: float) -> np.ndarray:
+    """(N, N) 1 − |Δ| / ``side``, at least 0: the share of two ``side``-px windows' extent along one axis
+    that both cover, for windows centred at ``coordinate`` (N,)."""
+    share = np.abs(np.subtract.outer(coordinate, coordinate))
+    share *= -1.0 / side
+    share += 1.0
+    np.clip(share, 0.0, None, out=share)
+    return share
+
+
+PREDICTION_ROWS = 4096  # points predicted at once: the cross-covariance is rows × tie points
 
 
 def noise_weights(score: np.ndarray) -> np.ndarray:
@@ -110,8 +132,12 @@ def _restricted_log_likelihood(covariance: np.ndarray, design: np.ndarray, value
 
 
 def _thinned(count: int, most: int) -> np.ndarray:
-    """Indices of at most ``most`` of ``count`` points, evenly through their order (tiles, then rows)."""
-    return np.arange(count) if count <= most else np.linspace(0, count - 1, most).astype(int)
+    """Indices (sorted) of at most ``most`` of ``count`` points, drawn at random with a fixed seed: an even
+    stride through the template grid's order would alias with it and keep no overlapping neighbours,
+    whose shared noise the fit must see."""
+    if count <= most:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(0).choice(count, most, replace=False))
 
 
 def fit_covariance(src: np.ndarray, displacement: np.ndarray, weights: np.ndarray, footprint_px: float) -> Covariance:
@@ -130,7 +156,8 @@ def fit_covariance(src: np.ndarray, displacement: np.ndarray, weights: np.ndarra
     # Start from the residual variance of a least-squares affine, split evenly between field and noise.
     coefficients, *_ = np.linalg.lstsq(design, displacement, rcond=None)
     variance = max(float(((displacement - design @ coefficients) ** 2).mean()), 1e-3)
-    low_range, high_range = max(MIN_RANGE_PX, RANGE_FOOTPRINTS * footprint_px), max(2.0 * extent, 2 * MIN_RANGE_PX)
+    low_range = max(MIN_RANGE_PX, RANGE_FOOTPRINTS * footprint_px)
+    high_range = max(MAX_RANGE_SHARE * extent, 2 * low_range)
     bounds = [(math.log(1e-5), math.log(100.0)), (math.log(low_range), math.log(high_range)),
               (math.log(NUGGET_FLOOR_PX2), math.log(25.0))]
 
@@ -163,6 +190,8 @@ class KrigedField:
     factor: np.ndarray  # (N, N) lower Cholesky factor of K
     gram_factor: np.ndarray  # (3, 3) lower Cholesky factor of Fᵀ K⁻¹ F
     design: np.ndarray  # (N, 3)
+    displacement: np.ndarray  # (N, 2) the tie points' dst − src
+    noise_weights: np.ndarray  # (N,) their relative noise variances
 
     @property
     def affine(self) -> np.ndarray:
@@ -182,16 +211,22 @@ class KrigedField:
 
     def __call__(self, at: np.ndarray) -> np.ndarray:
         at = np.asarray(at, float)
-        return at + _trend_design(at, self.centre, self.scale) @ self.trend + self.covariance.field(at, self.points) @ self.weights
+        return at + _trend_design(at, self.centre, self.scale) @ self.trend + self.field(at)
 
     def field(self, at: np.ndarray) -> np.ndarray:
         """(M, 2) the displacement beyond the global part at ``at``, px."""
-        return self.covariance.field(np.asarray(at, float), self.points) @ self.weights
+        at = np.asarray(at, float).reshape(-1, 2)
+        return np.concatenate([self.covariance.field(at[i : i + PREDICTION_ROWS], self.points) @ self.weights
+                               for i in range(0, len(at), PREDICTION_ROWS)] or [np.zeros((0, 2))])
 
     def standard_deviation(self, at: np.ndarray) -> np.ndarray:
         """(M,) the predicted displacement's standard deviation per axis (px): the universal kriging
         variance, the trend's uncertainty included (the same on both axes, which share the covariance)."""
-        at = np.asarray(at, float)
+        at = np.asarray(at, float).reshape(-1, 2)
+        return np.concatenate([self._standard_deviation(at[i : i + PREDICTION_ROWS])
+                               for i in range(0, len(at), PREDICTION_ROWS)] or [np.zeros(0)])
+
+    def _standard_deviation(self, at: np.ndarray) -> np.ndarray:
         cross = self.covariance.field(at, self.points)  # (M, N)
         whitened = solve_triangular(self.factor, cross.T, lower=True)  # L⁻¹ k, (N, M)
         simple = self.covariance.sill_px2 - (whitened**2).sum(axis=0)
@@ -200,14 +235,25 @@ class KrigedField:
         trend = (solve_triangular(self.gram_factor, gap.T, lower=True) ** 2).sum(axis=0)
         return np.sqrt(np.clip(simple + trend, 0.0, None))
 
-    def leave_one_out(self) -> np.ndarray:
-        """(N, 2) each tie point's displacement minus its prediction from all the others, trend re-estimated
-        (px): the closed form of universal kriging, ``(P y)_i / P_ii`` with P = K⁻¹ − K⁻¹F (FᵀK⁻¹F)⁻¹ FᵀK⁻¹
-        (``weights`` is P y), no refits."""
-        inverse_factor = solve_triangular(self.factor, np.eye(len(self.points)), lower=True)  # L⁻¹
-        inverse_diagonal = (inverse_factor**2).sum(axis=0)
-        trend_part = solve_triangular(self.gram_factor, (inverse_factor.T @ (inverse_factor @ self.design)).T, lower=True)
-        return self.weights / (inverse_diagonal - (trend_part**2).sum(axis=0))[:, None]
+    def thinned(self, most: int) -> KrigedField:
+        """The same field kriged from at most ``most`` of its tie points (evenly through their order): its
+        standard deviation is an upper bound of this one's (an observation more never raises a kriging
+        variance) at a share of the cost, which grows with the square of the tie points."""
+        keep = _thinned(len(self.points), most)
+        if len(keep) == len(self.points):
+            return self
+        return krige(self.points[keep], self.points[keep] + self.displacement[keep], self.covariance, self.noise_weights[keep])
+
+    def leave_one_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each tie point against all the others: (N, 2) its observed displacement minus what the others
+        predict for that observation (px; the noise it shares with overlapping neighbours included, the
+        trend re-estimated) and (N,) that difference's standard deviation per axis (px). The closed form
+        of universal kriging, ``(P y)_i / P_ii`` and ``1 / √P_ii`` with
+        P = K⁻¹ − K⁻¹F (FᵀK⁻¹F)⁻¹ FᵀK⁻¹ (``weights`` is P y), no refits."""
+        inverse = cho_solve((self.factor, True), np.eye(len(self.points)))  # K⁻¹
+        trend_part = solve_triangular(self.gram_factor, (inverse @ self.design).T, lower=True)  # L_g⁻¹ Fᵀ K⁻¹
+        precision = np.diag(inverse) - (trend_part**2).sum(axis=0)  # P_ii
+        return self.weights / precision[:, None], 1.0 / np.sqrt(precision)
 
 
 def krige(src: np.ndarray, dst: np.ndarray, covariance: Covariance, weights: np.ndarray) -> KrigedField:
@@ -230,4 +276,4 @@ def krige(src: np.ndarray, dst: np.ndarray, covariance: Covariance, weights: np.
     gram_factor = np.linalg.cholesky(whitened_design.T @ whitened_design)
     trend = cho_solve((gram_factor, True), whitened_design.T @ whitened)
     weights_ = solve_triangular(factor.T, whitened - whitened_design @ trend, lower=False)
-    return KrigedField(covariance, src, centre, scale, trend, weights_, factor, gram_factor, design)
+    return KrigedField(covariance, src, centre, scale, trend, weights_, factor, gram_factor, design, dst - src, weights)

@@ -53,15 +53,25 @@ def semivariogram(points: np.ndarray, residuals: np.ndarray) -> dict[str, Any]:
     }
 
 
-def diagnose(src: np.ndarray, dst: np.ndarray, residuals: np.ndarray, fitted: str) -> dict[str, Any]:
+def diagnose(
+    src: np.ndarray,
+    dst: np.ndarray,
+    residuals: np.ndarray,
+    fitted: str,
+    weights: np.ndarray | None = None,
+    footprint_px: float = 0.0,
+) -> dict[str, Any]:
     """The report's ``structure``: the inliers' semivariogram, each model's held-out RMSE, the simplest
     model as good as the best, and a one-line ``hint`` when that is a richer model than the affine and
-    not ``fitted``, the model the registration used; None otherwise."""
+    not ``fitted``, the model the registration used; None otherwise. ``weights`` and ``footprint_px``:
+    the tie points' relative noise variances and window side, for the local field (see
+    :func:`sarlign.georef.model_selection.compare_models`)."""
+    weights = np.ones(len(src)) if weights is None else weights
     if len(src) > MAX_POINTS:
         keep = np.linspace(0, len(src) - 1, MAX_POINTS).astype(int)
-        src, dst, residuals = src[keep], dst[keep], residuals[keep]
+        src, dst, residuals, weights = src[keep], dst[keep], residuals[keep], weights[keep]
     variogram = semivariogram(dst, residuals)
-    comparison = compare_models(src, dst)
+    comparison = compare_models(src, dst, weights, footprint_px)
     rmse = comparison.held_out_rmse_px
     hint = None
     if comparison.chosen not in ("affine", fitted):

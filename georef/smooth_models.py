@@ -13,15 +13,17 @@ pixel corners at integers), as the global affine does (``sar_grid_xy → referen
   (:func:`fit_local_robust`).
 
 Both are used as a :class:`SupportedModel`: the model inside the tie points' support, the affine far from
-it (for the local field, its own trend), so that neither a polynomial nor a spline extrapolates a bend where no tie point says so. The support
-is the tie points' convex hull: inside it the model interpolates across gaps (water, screened tiles);
-beyond it what the model adds to the affine fades to zero (smoothstep) over ``REACH_SPACINGS`` median
-tie-point spacings or ``REACH_SHARE`` of the hull's larger side, whichever is longer (a fade that gentle
-is followed by the 33 × 33 GCP grid the output carries, see georef.gcps).
+it (for the local field, its own trend), so that neither a polynomial nor a field extrapolates a bend
+where no tie point says so. The support is the tie points' convex hull: inside it the model interpolates
+across gaps (water, screened tiles); beyond it what the model adds to the affine fades to zero
+(smoothstep) over ``REACH_SPACINGS`` median tie-point spacings or ``REACH_SHARE`` of the hull's larger
+side, whichever is longer (a fade that gentle is followed by the GCP grid the output carries, see
+georef.gcps).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +39,7 @@ NEIGHBOURS = 8  # a local field's tie point is compared with this many nearest n
 CONSISTENCY_MADS = 3.0  # robust deviations (1.4826 × median absolute deviation) a tie point may stray
 CONSISTENCY_FLOOR_PX = 1.0  # from its neighbours' median, but never less than this
 CANDIDATE_THRESHOLDS = 3.0  # a local field's candidates lie within this many inlier thresholds of the affine
-LEAVE_ONE_OUT_SIGMAS = 4.0  # a kriged tie point its neighbours predict worse than this is dropped
+LEAVE_ONE_OUT_SIGMAS = 4.0  # a kriged tie point the others predict worse than this many deviations is dropped
 REACH_SPACINGS = 4.0  # beyond the tie points' hull the field fades out over this many median spacings,
 REACH_SHARE = 0.15  # or this share of the hull's larger side if longer
 MIN_POINTS_PER_TERM = 3  # a polynomial needs this many points per coefficient to be fitted at all
@@ -103,8 +105,10 @@ class SupportedModel:
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, float)
         base = apply(self.affine, points)
-        distance = shapely.distance(self.support, shapely.points(points))  # 0 inside the hull
-        return base + _fade(distance, self.reach)[:, None] * (self.inner(points) - base)
+        weight = _fade(shapely.distance(self.support, shapely.points(points)), self.reach)  # 1 inside the hull
+        near = weight > 0  # beyond the fade the affine alone: the inner model is not evaluated there
+        base[near] += weight[near, None] * (self.inner(points[near]) - base[near])
+        return base
 
     def displacement(self, points: np.ndarray) -> np.ndarray:
         """(N, 2) what the model adds to the affine at ``points``, pixels."""
@@ -178,9 +182,9 @@ def fit_local_robust(
     Candidates are the tie points within ``CANDIDATE_THRESHOLDS`` × ``threshold_px`` of the robust
     ``affine`` (2, 3): a field bends further from it than the affine's own inliers do, and wrong matches
     lie further still. Of those, the ones consistent with their neighbours
-    (:func:`consistent_with_neighbours`) are kriged; a tie point that its neighbours' field then predicts
-    no better than ``threshold_px`` / 5 (at least ``LEAVE_ONE_OUT_SIGMAS`` standard deviations of the
-    noise) is dropped and the field kriged once more with the same covariance.
+    (:func:`consistent_with_neighbours`) are kriged; a tie point that the others then predict worse than
+    ``LEAVE_ONE_OUT_SIGMAS`` standard deviations of that prediction (and ``threshold_px`` / 5) is dropped
+    and the field kriged once more with the same covariance.
 
     Raises:
         ValueError: too few tie points for a field.
@@ -189,9 +193,9 @@ def fit_local_robust(
     candidates = np.flatnonzero(np.linalg.norm(residuals, axis=1) < CANDIDATE_THRESHOLDS * threshold_px)
     kept = candidates[consistent_with_neighbours(src[candidates], residuals[candidates])]
     model = fit_local(src[kept], dst[kept], weights[kept], footprint_px)
-    noise = np.sqrt(model.covariance.nugget_px2 * weights[kept])
-    held_out = np.linalg.norm(model.inner.leave_one_out(), axis=1)
-    poor = held_out > np.maximum(LEAVE_ONE_OUT_SIGMAS * noise, threshold_px / 5)
+    residual, deviation = model.inner.leave_one_out()
+    held_out = np.linalg.norm(residual, axis=1)
+    poor = held_out > np.maximum(LEAVE_ONE_OUT_SIGMAS * math.sqrt(2.0) * deviation, threshold_px / 5)
     if poor.any():
         kept = kept[~poor]
         model = fit_local(src[kept], dst[kept], weights[kept], footprint_px, model.covariance)

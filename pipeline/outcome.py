@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+from pyproj import Transformer
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 
+from sarlign.coords import map_points
 from sarlign.georef.displacement import DisplacementGrid, sample_displacement
 from sarlign.georef.fit import GlobalFit, TiePoints, residual_vectors_px
 from sarlign.georef.gcps import corrected_gcps, field_gcps, gcp_nodes
+from sarlign.georef.kriging import noise_weights
 from sarlign.georef.residual_structure import diagnose
 from sarlign.pipeline.plan import Plan, RegisterOptions
 from sarlign.pipeline.tasks import TileResult, tile_status
@@ -35,10 +39,19 @@ class Outcome:
         if self.fit.field is not None:
             size = (sar.width, sar.height)
             return field_gcps(sar.pixel_to_map, sar.crs, size, self.fit.field, reference.transform, reference.crs,
-                              gcp_nodes(self.fit.field, size))
+                              gcp_nodes(self.fit.field, self._sar_extent_px()))
         if not sar.gcps:
             return []
         return corrected_gcps(sar.gcps, sar.crs, self.fit.correction.matrix, reference.crs)
+
+    def _sar_extent_px(self) -> float:
+        """The SAR's longer side in reference pixels (its edges' lengths, through its georeferencing)."""
+        sar, reference = self.plan.sar, self.plan.reference
+        corners = sar.pixel_to_map(np.array([[0.0, 0.0], [sar.width, 0.0], [0.0, sar.height]], float))
+        if CRS.from_user_input(sar.crs) != CRS.from_user_input(reference.crs):
+            corners = np.column_stack(Transformer.from_crs(sar.crs, reference.crs, always_xy=True).transform(*corners.T))
+        pixels = map_points(~reference.transform, corners)
+        return float(max(np.linalg.norm(pixels[1] - pixels[0]), np.linalg.norm(pixels[2] - pixels[0])))
 
     @property
     def new_gcps_crs(self) -> CRS:
@@ -58,7 +71,9 @@ class Outcome:
         """What the fit leaves behind in its inliers (see :func:`sarlign.georef.residual_structure.diagnose`)."""
         inliers = self.fit.inliers
         residuals = residual_vectors_px(self.fit, self.ties)[inliers]
-        return diagnose(self.ties.sar_grid_xy[inliers], self.ties.reference_xy[inliers], residuals, self.fit.kind)
+        ties = self.ties
+        return diagnose(ties.sar_grid_xy[inliers], ties.reference_xy[inliers], residuals, self.fit.kind,
+                        noise_weights(ties.score)[inliers], ties.footprint_px)
 
     @cached_property
     def tile_rows(self) -> list[dict[str, Any]]:

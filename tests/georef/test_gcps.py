@@ -42,10 +42,10 @@ def test_a_local_model_s_gcp_grid_reproduces_it_through_gdals_thin_plate_spline(
 
 def test_a_short_local_field_over_a_whole_scene_gets_a_denser_grid_within_what_gdal_solves_quickly():
     model = fit_local(*_ties())
-    assert gcp_nodes(model, (1000, 1000)) == GCP_GRID
+    assert gcp_nodes(model, 1000.0) == GCP_GRID
     short = dataclasses.replace(model, covariance=dataclasses.replace(model.covariance, range_px=537.0))
-    assert gcp_nodes(short, (10980, 10980)) == MAX_GCP_GRID  # 42 wanted: 274 px, half the range
-    assert gcp_nodes(fit_supported_polynomial(*_ties(), order=2), (10980, 10980)) == GCP_GRID
+    assert gcp_nodes(short, 10980.0) == MAX_GCP_GRID  # 42 wanted: 274 px, half the range
+    assert gcp_nodes(fit_supported_polynomial(*_ties(), order=2), 10980.0) == GCP_GRID
 
 
 def test_a_polynomial_model_s_gcp_grid_reproduces_it_with_its_fade_through_the_spline_too():

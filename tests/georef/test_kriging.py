@@ -78,11 +78,25 @@ def test_leave_one_out_residuals_equal_refits_without_the_point():
     dst = apply(AFFINE, src) + bump(src) + rng.normal(0, 0.3, src.shape)
     dst[7] += [6.0, -5.0]  # a wrong match: its neighbours' field is far from it
     covariance, weights = Covariance(2.0, 250.0, 0.09, 0.0), np.ones(len(src))
-    held_out = krige(src, dst, covariance, weights).leave_one_out()
+    held_out, deviation = krige(src, dst, covariance, weights).leave_one_out()
     others = np.arange(len(src)) != 7
     refit = krige(src[others], dst[others], covariance, weights[others])
     np.testing.assert_allclose(held_out[7], dst[7] - refit(src[7:8])[0], atol=1e-6)
     assert np.linalg.norm(held_out[7]) > 6 > 1.0 > np.median(np.linalg.norm(held_out[others], axis=1))
+    assert np.linalg.norm(held_out[7]) / deviation[7] > 10 > 3 > np.median(np.linalg.norm(held_out[others], axis=1) / deviation[others])
+
+
+def test_leave_one_out_deviations_are_those_of_noise_that_overlapping_templates_share():
+    """Noise alone, shared by neighbours: each tie point against the others, in its own deviations, is a
+    unit normal per axis (a deviation that ignored the sharing would be far too small or too large)."""
+    rng = np.random.default_rng(4)
+    src = _template_grid()
+    dst = apply(AFFINE, src) + _shared_noise(src, 0.5, 128, rng)
+    weights = np.ones(len(src))
+    field = krige(src, dst, fit_covariance(src, dst - src, weights, 128.0), weights)
+    held_out, deviation = field.leave_one_out()
+    standardised = held_out / deviation[:, None]
+    assert 0.7 < standardised.std() < 1.3, standardised.std()
 
 
 def test_weaker_matches_are_noisier_and_the_median_one_weighs_one():

@@ -92,7 +92,7 @@ def _check_displacement_product(path: Path, report: dict) -> None:
         assert product.descriptions == ("dx", "dy", "sigma") and product.crs.to_epsg() == 3395
         values, transform = product.read(), product.transform
     rows, cols = np.nonzero(np.isfinite(values[0]))
-    x, y = transform * (cols + 0.5, rows + 0.5)  # node centres, map units
+    x, y = transform @ (cols + 0.5, rows + 0.5)  # node centres, map units
     pixel = np.array([transform.a, -transform.e]) / report["field"]["grid_step_px"]  # metres per SAR pixel
     sar_x, sar_y = (x - transform.c) / pixel[0], (transform.f - y) / pixel[1]
     known_dx, known_dy = FIELDS["bent"](sar_x, sar_y)
