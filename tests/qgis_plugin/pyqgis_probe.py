@@ -5,7 +5,7 @@
         crs (authid), extent [xmin, ymin, xmax, ymax]; for vector layers also the renderer QGIS gave the
         layer, the renderer of the source's default style (null without one) and how many of the source's
         stored styles belong to the layer; for rasters their band count and each band's value at the
-        extent's centre.
+        centre of the middle pixel (row height // 2, column width // 2).
     python3 pyqgis_probe.py load PARAMETERS_JSON
         Run sarlign:register with OUTPUT to be loaded into the project (as the Processing dialog does) and
         print the layers the algorithm asks Processing to load on completion: {source: [name, output name]}.
@@ -33,6 +33,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputLayerDefinition,
     QgsProject,
+    QgsPointXY,
     QgsProviderRegistry,
     QgsRasterLayer,
     QgsVectorLayer,
@@ -55,8 +56,9 @@ def describe(uri: str) -> dict:
         facts["renderer"] = layer.renderer().type()
         facts["default_style_renderer"] = renderer.get("type") if renderer is not None else None
         facts["styles_of_layer"] = layer.listStylesInDatabase()[0]
-    else:
-        centre = extent.center()
+    else:  # the centre of the middle pixel (row height // 2, column width // 2)
+        centre = QgsPointXY(extent.xMinimum() + (layer.width() // 2 + 0.5) * layer.rasterUnitsPerPixelX(),
+                            extent.yMaximum() - (layer.height() // 2 + 0.5) * layer.rasterUnitsPerPixelY())
         facts["bands"] = layer.bandCount()
         facts["centre_values"] = [layer.dataProvider().sample(centre, band)[0] for band in range(1, layer.bandCount() + 1)]
     return facts

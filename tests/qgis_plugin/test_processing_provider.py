@@ -302,8 +302,7 @@ def test_a_local_field_s_displacement_is_loaded_and_qgis_reads_the_values_sarlig
     with rasterio.open(displacement) as written:
         assert seen["valid"] and seen["crs"] == written.crs.to_string() and seen["bands"] == 3
         assert seen["extent"] == pytest.approx(list(written.bounds))
-        centre = ((written.bounds.left + written.bounds.right) / 2, (written.bounds.bottom + written.bounds.top) / 2)
-        values = [float(v) for v in next(written.sample([centre]))]
+        values = [float(v) for v in written.read()[:, written.height // 2, written.width // 2]]
         length = np.hypot(*written.read([1, 2]))
     assert seen["centre_values"] == pytest.approx(values, rel=1e-6, nan_ok=True)
     assert float(np.nanmax(length)) == pytest.approx(field["displacement_max"], rel=1e-5)
