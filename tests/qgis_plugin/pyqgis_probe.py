@@ -28,12 +28,12 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsPointXY,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputLayerDefinition,
     QgsProject,
-    QgsPointXY,
     QgsProviderRegistry,
     QgsRasterLayer,
     QgsVectorLayer,
