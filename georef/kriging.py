@@ -17,10 +17,10 @@ Points are (N, 2) reference-grid pixels (x right, y down, corners at integers); 
 
 The covariance parameters are chosen by restricted maximum likelihood (REML, the trend integrated out) on
 both axes at once, on at most ``FIT_POINTS`` evenly thinned points, the range no shorter than
-``RANGE_FOOTPRINTS`` footprints (measured: on Rosenheim, whose tie points bend at a template's scale where
-its 164 check points do not, one footprint gives 1.30 px at the check points, two 1.24 px, the affine
-1.19 px; on the validation pairs bent by known fields, two footprints keep the median error and lower
-the worst, see BENCHMARKS.md); the field is then the kriging
+``RANGE_FOOTPRINTS`` footprints (measured, see BENCHMARKS.md: on Rosenheim, whose tie points bend at a
+template's scale where its 164 check points do not, 1, 1.5 and 2 footprints give 1.30, 1.27 and 1.24 px
+at the check points, the affine 1.19 px; 2 footprints hide bumps 120 px wide from ``--transform auto``'s
+held-out comparison, 1.5 do not); the field is then the kriging
 prediction from all points, with its standard deviation (the kriging variance, trend uncertainty
 included). Where the data hold no field the fitted sill falls towards zero and the model is the affine.
 """
@@ -37,8 +37,8 @@ from scipy.spatial.distance import cdist
 
 FIT_POINTS = 800  # points the covariance parameters are fitted on (REML costs one Cholesky per evaluation)
 MIN_RANGE_PX = 16.0  # the field's shortest length: below it, nothing a template-based tie point resolves
-RANGE_FOOTPRINTS = 2.0  # and at least this many footprints: a template averages the field over its window,
-# so a field that varies within two of them cannot be told from the noise their overlap shares
+RANGE_FOOTPRINTS = 1.5  # and at least this many footprints: a template averages the field over its window,
+# so a field that varies within one or two of them is hard to tell from the noise their overlap shares
 MAX_RANGE_SHARE = 0.5  # and at most this share of the tie points' extent: a longer field bends the whole scene
 # (a global polynomial's job), and it competes with the trend: on an eval case rotated by 0.9° it took a
 # 1368 px range and a 39 px² sill, and moved the registration by 1.5 px against the same pair unrotated
