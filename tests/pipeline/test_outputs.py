@@ -15,8 +15,11 @@ def test_every_output_lies_beside_the_raster():
     assert outputs.failure.name == "S1_coreg.failed.json" and outputs.points.name == "S1_coreg.tif.points"
     assert "failure" not in outputs.wanted(resample=True, quicklook=True)
     assert set(outputs.unwanted(resample=False, quicklook=False)) == {
-        outputs.resampled, outputs.checkerboard, outputs.residual_map, outputs.field_map, outputs.failure
+        outputs.resampled, outputs.checkerboard, outputs.residual_map, outputs.field_map, outputs.displacement,
+        outputs.failure,
     }
+    assert outputs.displacement.name == "S1_coreg_displacement.tif"
+    assert outputs.displacement in outputs.wanted(resample=False, quicklook=False, field=True).values()
 
 
 @pytest.mark.parametrize("name", ["a;b.tif", "x!.tif", "new\nline.tif", "x" * 240 + ".tif"])
