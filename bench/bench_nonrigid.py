@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--fields", type=int, default=3, help="random fields per validation pair (table 3)")
     parser.add_argument("--before", help="another sarlign command line, for a 'before' column in table 3")
     parser.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3], choices=[1, 2, 3])
+    parser.add_argument("--kinds", nargs="+", default=list(FIELD_KINDS), help="the --transform columns of table 3")
     args = parser.parse_args()
     sarlign = str(Path(sys.executable).with_name("sarlign"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,7 +227,7 @@ def main() -> None:
         if 2 in args.tables:
             rosenheim_table(args.data, work, sarlign)
         if 3 in args.tables:
-            commands = {kind: (sarlign, kind) for kind in FIELD_KINDS}
+            commands = {kind: (sarlign, kind) for kind in args.kinds}
             if args.before:
                 commands["local (before)"] = (args.before, "local")
             random_fields_table(args.data, work, commands, args.fields)
