@@ -28,7 +28,7 @@ from sarlign.georef.cross_validation import Fitter, Model, held_out_errors
 from sarlign.georef.kriging import noise_weights
 from sarlign.georef.model_selection import CANDIDATES, compare_models, least_squares
 from sarlign.georef.robust import MINIMAL_SAMPLE, ModelKind, apply, fit_least_squares, msac
-from sarlign.georef.smooth_models import SupportedModel, fit_local, fit_local_robust
+from sarlign.georef.smooth_models import SupportedModel, fit_local_robust, local_refitter
 
 # What ``--transform`` may ask for: one affine or a translation (the default family), a global polynomial
 # of order 2 or 3, a smooth local field over the affine (see georef.smooth_models), or ``auto``: the
@@ -158,19 +158,17 @@ def _cross_validated_rmse(
 def _refitter(model: SupportedModel) -> Fitter:
     """How to fit ``model``'s kind again to other points, keeping a local field's covariance (fitting it
     costs a likelihood search)."""
-    if model.name == "local":
-        covariance = model.covariance
-        return lambda src, dst, weights: fit_local(src, dst, weights, covariance.footprint_px, covariance)
-    return CANDIDATES[model.name]
+    return local_refitter(model.covariance) if model.name == "local" else CANDIDATES[model.name]
 
 
 def _richer_fit(
-    ties: TiePoints, inliers: np.ndarray, kind: TransformKind, threshold: float, affine: np.ndarray
+    ties: TiePoints, weights: np.ndarray, inliers: np.ndarray, kind: TransformKind, threshold: float, affine: np.ndarray
 ) -> tuple[str, Model | None, dict[str, Any] | None, np.ndarray]:
     """(the model's name, the richer model or None for the affine, auto's selection, inliers (N,) bool).
 
     A polynomial is fitted to the robust ``affine``'s inliers, then once more to the points within
-    ``threshold`` of it: distortion the affine could not follow may have left good tie points out. A local
+    ``threshold`` of it: distortion the affine could not follow may have left good tie points out (``weights``
+    (N,): the tie points' relative noise variances). A local
     field screens the tie points itself, each against its neighbours (see
     :func:`sarlign.georef.smooth_models.fit_local_robust`).
 
@@ -178,7 +176,6 @@ def _richer_fit(
         FitRefusedError: too few inliers for the model asked for.
     """
     src, dst = ties.sar_grid_xy, ties.reference_xy
-    weights = noise_weights(ties.score)
     name, selection = kind, None
     if kind == "auto":
         comparison = compare_models(src[inliers], dst[inliers], weights[inliers], ties.footprint_px)
@@ -301,8 +298,9 @@ def fit_global(
                   weights=ties.score)
     inl, residuals, affine, fitted = robust.inliers, robust.residuals, robust.model, robust_kind
     model, selection, fitter = None, None, least_squares(robust_kind)
+    weights = noise_weights(ties.score)
     if kind in (*RICHER, "auto") and inl.sum() >= minimum:
-        fitted, model, selection, richer_inliers = _richer_fit(ties, inl, kind, gates.inlier_threshold_px, affine)
+        fitted, model, selection, richer_inliers = _richer_fit(ties, weights, inl, kind, gates.inlier_threshold_px, affine)
         if model is not None:
             inl, fitter = richer_inliers, _refitter(model)
             residuals = np.linalg.norm(model(ties.sar_grid_xy) - ties.reference_xy, axis=1)
@@ -314,7 +312,7 @@ def fit_global(
     pixel_metres = metres_per_pixel(reference_transform, reference_crs, (centre.x, centre.y))
     pixel_m = sum(pixel_metres) / 2
     rmse = float(np.sqrt(np.mean(residuals[inl] ** 2))) if inl.any() else math.nan
-    check = _cross_validated_rmse(src, dst, fitter, noise_weights(ties.score)[inl], seed=seed) if inl.sum() >= 10 else math.nan
+    check = _cross_validated_rmse(src, dst, fitter, weights[inl], seed=seed) if inl.sum() >= 10 else math.nan
     hull = MultiPoint(dst).convex_hull if inl.sum() >= 3 else Polygon()
     spread = float(hull.area / overlap_px.area) if overlap_px.area > 0 else 0.0
     cells = _occupied_cells(dst, overlap_px.bounds) if inl.any() else 0

@@ -17,7 +17,7 @@ import numpy as np
 from sarlign.georef.cross_validation import Fitter, blocked_folds, held_out_errors
 from sarlign.georef.kriging import fit_covariance
 from sarlign.georef.robust import ModelKind, apply, fit_least_squares
-from sarlign.georef.smooth_models import fit_local, fit_supported_polynomial
+from sarlign.georef.smooth_models import fit_local, fit_supported_polynomial, local_refitter
 
 
 def least_squares(kind: ModelKind) -> Fitter:
@@ -55,8 +55,7 @@ def compare_models(
     folds = blocked_folds(src)
     fitters = dict(CANDIDATES)
     try:
-        covariance = fit_covariance(src, dst - src, weights, footprint_px)
-        fitters["local"] = lambda s, d, w: fit_local(s, d, w, footprint_px, covariance)
+        fitters["local"] = local_refitter(fit_covariance(src, dst - src, weights, footprint_px))
     except ValueError:  # too few points: the local candidate's folds fail alike
         pass
     errors = {name: held_out_errors(src, dst, fit, folds, weights) for name, fit in fitters.items()}

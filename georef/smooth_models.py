@@ -167,6 +167,12 @@ def fit_local(
     return _supported("local", src, field.affine, _spacing(src), field, covariance)
 
 
+def local_refitter(covariance: Covariance) -> Callable[[np.ndarray, np.ndarray, np.ndarray], SupportedModel]:
+    """A fitter of :func:`fit_local` that keeps ``covariance`` (refits for cross-validation: fitting it
+    costs a likelihood search)."""
+    return lambda src, dst, weights: fit_local(src, dst, weights, covariance.footprint_px, covariance)
+
+
 def consistent_with_neighbours(src: np.ndarray, residuals: np.ndarray) -> np.ndarray:
     """(N,) bool: tie points whose residual vector (N, 2, px) agrees with the median of their
     ``NEIGHBOURS`` nearest neighbours' within ``CONSISTENCY_MADS`` robust deviations (at least
