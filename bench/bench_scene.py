@@ -32,7 +32,7 @@ import rasterio
 
 from sarlign.georef.raster_out import write_regeoreferenced_cog
 from sarlign.pipeline.cluster import dask_client
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.register import prepare, run
 
 

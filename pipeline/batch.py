@@ -11,63 +11,31 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import get_args
 
 import rasterio
 from distributed import Client
 
-from sarlign.errors import InputError, OptionError, SarlignError
-from sarlign.georef.fit import TransformKind
+from sarlign.errors import InputError, SarlignError
 from sarlign.georef.staging import remove_stale_temporaries, staged
-from sarlign.locations import display_name, resolved
-from sarlign.models import registry
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.outputs import (
-    NAME_MAX_BYTES,
-    STAGING_EXTRA_BYTES,
     OutputPaths,
     check_name,
     check_writable,
 )
-from sarlign.pipeline.plan import RegisterOptions, check_options
+from sarlign.pipeline.pairs_file import BatchPair
 from sarlign.pipeline.register import prepare, run
 from sarlign.pipeline.report import REPORT_FORMAT, gcp_rows
-from sarlign.tiling.inputs import band_selectors
-from sarlign.tiling.scaling import SarScale
 
-REQUIRED_COLUMNS = ("reference", "sar")
-
-
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return text
-
-    return parse
-
-
-def _matcher(text: str) -> str:
-    return _choice(*registry.available())(text)  # the registry is read when a pairs file is, not at import
-
-
-# Per-pair columns that override the batch's options (an empty cell keeps the batch's value).
-PAIR_OPTIONS: dict[str, Callable[[str], object]] = {
-    "matcher": _matcher,
-    "transform": _choice(*get_args(TransformKind)),
-    "reference_bands": band_selectors,
-    "sar_band": str.strip,
-    "sar_scale": _choice(*get_args(SarScale)),
-    "sar_nodata": float,
-    "max_shift": int,
-    "search_budget": lambda text: int(text) or None,
-}
 log = logging.getLogger(__name__)
+STATUSES = ("done", "complete", "failed", "interrupted")
 TileProgress = Callable[[str, int, int], None]  # (pair name, tiles done, tiles of the pair)
 SUMMARY_FIELDS = (
     "name", "status", "shift_x_px", "shift_y_px", "rmse_px", "inliers", "seconds", "error", "reference", "sar",
@@ -76,51 +44,10 @@ SUMMARY_FIELDS = (
 QUICKLOOKS = ("checkerboard", "residual_map", "field_map")  # OutputPaths fields the summary links to
 
 
-# Names of the batch's own files in the out dir (batch_summary.csv/.json, batch.log): no pair may take them.
-RESERVED_NAMES = frozenset({"batch_summary", "batch"})
-_NAME_START = re.compile(r"^[^\W_]", re.UNICODE)  # a letter or digit
-_UNSAFE_IN_NAME = re.compile(r"[/\\]|[^\w .,+@=~()\[\]-]", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class BatchPair:
-    """One row of the pairs file: a reference and a SAR raster (anything GDAL opens) and a stable name."""
-
-    name: str
-    reference: str
-    sar: str
-    options: dict[str, object] = field(default_factory=dict)  # per-pair RegisterOptions fields
-    line: int = 0  # where the pair is in the pairs file, for messages
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a pair's outputs (``OUT_DIR/NAME.tif`` …), or None: a pair's outputs must
-    stay in the out dir and not take the batch's own files, so a name is a plain file name (letters,
-    digits, spaces and ``.,+@=~()[]-_``, starting with a letter or digit, no path separators) and not one
-    of :data:`RESERVED_NAMES`."""
-    if not name:
-        return "is empty"
-    if not _NAME_START.match(name) or _UNSAFE_IN_NAME.search(name) or name.endswith((".", " ")):
-        return ("must be a plain file name: letters, digits, spaces and .,+@=~()[]-_, starting with a letter "
-                "or digit, no '/' or '\\'")
-    if name.lower() in RESERVED_NAMES:
-        return f"is reserved for the batch's own files ({', '.join(sorted(RESERVED_NAMES))})"
-    if len(name.encode()) > NAME_MAX_BYTES - STAGING_EXTRA_BYTES - len("_checkerboard.png"):
-        return "is too long for a file name"
-    return None
-
-
-def name_from_location(location: str) -> str:
-    """A pair name from its SAR's location (file or URL), made a plain file name: the last part without
-    its extension, characters a name may not hold replaced by ``_``."""
-    stem = display_name(location).split("?", 1)[0].rsplit(".", 1)[0]
-    name = _UNSAFE_IN_NAME.sub("_", stem).strip(" .")
-    return name if _NAME_START.match(name) else f"pair_{name}"
-
-
 @dataclass(frozen=True)
 class PairSummary:
-    """What became of one pair: status 'done' (this run), 'complete' (an earlier run) or 'failed'."""
+    """What became of one pair: status 'done' (this run), 'complete' (an earlier run), 'failed' or
+    'interrupted' (the batch was stopped before the pair was done; a rerun does it)."""
 
     name: str
     status: str
@@ -135,60 +62,6 @@ class PairSummary:
     checkerboard: str = ""  # the quicklooks (--quicklook), relative to the out dir; empty when not written
     residual_map: str = ""
     field_map: str = ""
-
-
-def read_pairs(path: Path) -> list[BatchPair]:
-    """The pairs of a CSV file with a header row: ``reference``, ``sar``, optionally ``name`` (else the
-    SAR file's stem) and any of :data:`PAIR_OPTIONS`. Relative local paths are taken relative to the CSV file.
-
-    Raises:
-        InputError: unreadable file, missing or unknown columns, empty or bad cells, or duplicate names.
-    """
-    try:
-        # utf-8-sig: Excel writes CSV as UTF-8 with a byte-order mark, which would stick to the first column.
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-            columns = set(rows[0].keys()) if rows else set()
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError(str(path), f"cannot be read as CSV ({error})") from error
-    if not rows:
-        raise InputError(str(path), "has no pairs (a header row with 'reference' and 'sar', then one row per pair)")
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise InputError(str(path), f"lacks the column(s) {', '.join(missing)}")
-    unknown = sorted(columns - {*REQUIRED_COLUMNS, "name", *PAIR_OPTIONS})
-    if unknown:
-        expected = ", ".join([*REQUIRED_COLUMNS, "name", *PAIR_OPTIONS])
-        raise InputError(str(path), f"has unknown column(s) {', '.join(unknown)} (expected {expected})")
-    pairs = []
-    for line, row in enumerate(rows, start=2):
-        if not row["reference"] or not row["sar"]:
-            raise InputError(str(path), f"line {line}: 'reference' and 'sar' must both be given")
-        reference, sar = (resolved(row[c].strip(), path.parent) for c in REQUIRED_COLUMNS)
-        given = (row.get("name") or "").strip()
-        name = given or name_from_location(sar)
-        problem = name_problem(name)
-        if problem:
-            raise InputError(str(path), f"line {line}: pair name {name!r} {problem}")
-        pairs.append(BatchPair(name, reference, sar, _pair_options(path, line, row), line))
-    names = [p.name for p in pairs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise InputError(str(path), f"pair names must be unique; repeated: {', '.join(duplicates)}")
-    return pairs
-
-
-def _pair_options(path: Path, line: int, row: dict[str, str]) -> dict[str, object]:
-    """The row's non-empty option cells, parsed."""
-    options = {}
-    for column, parse in PAIR_OPTIONS.items():
-        text = (row.get(column) or "").strip()
-        if text:
-            try:
-                options[column] = parse(text)
-            except ValueError as error:
-                raise InputError(str(path), f"line {line}: {column} {text!r}: {error}") from error
-    return options
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -207,20 +80,6 @@ def prepare_out_dir(out_dir: Path) -> None:
         raise InputError(str(out_dir), f"the out dir cannot be created ({error.strerror or error})") from None
     check_writable(out_dir)
     remove_stale_temporaries(out_dir)
-
-
-def check_pair_options(pairs: list[BatchPair], options: RegisterOptions, path: Path) -> None:
-    """Check each pair's options (the batch's with the pair's own on top) before the cluster starts.
-
-    Raises:
-        InputError: names the pairs file, the line and the option.
-    """
-    for pair in pairs:
-        try:
-            check_options(replace(options, **pair.options))
-        except OptionError as error:
-            column = error.option.lstrip("-").replace("-", "_")
-            raise InputError(str(path), f"line {pair.line}: {column}: {error.problem}") from None
 
 
 def outputs_of(pair: BatchPair, out_dir: Path) -> OutputPaths:
@@ -252,22 +111,8 @@ def completed_report(pair: BatchPair, outputs: OutputPaths, options: RegisterOpt
         return None
 
 
-def register_one(
-    pair: BatchPair, out_dir: Path, options: RegisterOptions, client: Client, on_tiles: TileProgress | None = None
-) -> PairSummary:
-    """Register one pair (the batch's options with the pair's own on top) unless an earlier run completed
-    it; a failure is recorded, not raised. ``on_tiles(name, done, total)`` follows its tiles."""
-    outputs, pair_options = outputs_of(pair, out_dir), replace(options, **pair.options)
-    report, status, started = completed_report(pair, outputs, pair_options), "complete", time.perf_counter()
-    progress = (lambda done, total: on_tiles(pair.name, done, total)) if on_tiles is not None else None
-    try:
-        if report is None:
-            job = prepare(pair.reference, pair.sar, outputs.raster, pair_options, overwrite=True)
-            report, status = run(job, client, progress), "done"
-    except Exception as error:  # noqa: BLE001 — a failure of one pair must not stop the batch
-        message = str(error) if isinstance(error, SarlignError) else f"{type(error).__name__}: {error}"
-        log.warning("%s: failed: %s", pair.name, message)
-        return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=message)
+def _summary(pair: BatchPair, outputs: OutputPaths, report: dict, status: str) -> PairSummary:
+    """A pair's summary from its report."""
     shift = report["correction"]["shift_px"]
     log.info("%s: %s, shift (%+.2f, %+.2f) px, RMSE %.2f px", pair.name, status, *shift, report["quality"]["rmse_px"])
     return PairSummary(
@@ -278,29 +123,90 @@ def register_one(
     )
 
 
+def earlier_results(pairs: list[BatchPair], out_dir: Path) -> dict[str, PairSummary]:
+    """The pairs an earlier run completed (see :func:`completed_report`), as 'complete' summaries by name."""
+    results = {}
+    for pair in pairs:
+        outputs = outputs_of(pair, out_dir)
+        report = completed_report(pair, outputs, pair.options)
+        if report is not None:
+            results[pair.name] = _summary(pair, outputs, report, "complete")
+    return results
+
+
+def register_one(
+    pair: BatchPair, out_dir: Path, client: Client, on_tiles: TileProgress | None = None,
+    stopping: threading.Event | None = None,
+) -> PairSummary:
+    """Register one pair with its options; a failure is recorded, not raised, and a pair cut off by the
+    batch stopping (``stopping`` set) is 'interrupted', not failed. ``on_tiles(name, done, total)``
+    follows its tiles."""
+    outputs, started = outputs_of(pair, out_dir), time.perf_counter()
+    progress = (lambda done, total: on_tiles(pair.name, done, total)) if on_tiles is not None else None
+    try:
+        job = prepare(pair.reference, pair.sar, outputs.raster, pair.options, overwrite=True)
+        report = run(job, client, progress)
+    except Exception as error:  # noqa: BLE001 — a failure of one pair must not stop the batch
+        if stopping is not None and stopping.is_set():  # the cluster went away under it: not the pair's fault
+            return interrupted(pair)
+        message = str(error) if isinstance(error, SarlignError) else f"{type(error).__name__}: {error}"
+        log.warning("%s: failed: %s", pair.name, message)
+        return PairSummary(pair.name, "failed", pair.reference, pair.sar, seconds=time.perf_counter() - started, error=message)
+    return _summary(pair, outputs, report, "done")
+
+
+def interrupted(pair: BatchPair) -> PairSummary:
+    """The summary of a pair the batch was stopped before finishing (a rerun registers it)."""
+    return PairSummary(pair.name, "interrupted", pair.reference, pair.sar)
+
+
+@contextmanager
+def pair_threads(pairs_in_flight: int) -> Iterator[ThreadPoolExecutor]:
+    """The threads that register pairs, ``pairs_in_flight`` at once. On leaving, pairs not started are
+    dropped and those in flight are waited for: opened outside the client, whose closing on an interrupt
+    ends their tasks, so that each in-flight pair removes its staged outputs before the process ends."""
+    pool = ThreadPoolExecutor(max_workers=max(1, pairs_in_flight), thread_name_prefix="sarlign-pair")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_batch(
     pairs: list[BatchPair],
     out_dir: Path,
-    options: RegisterOptions,
     client: Client,
-    pairs_in_flight: int = 2,
+    pool: ThreadPoolExecutor,
+    finished: dict[str, PairSummary],
     on_pair_done: Callable[[PairSummary], None] | None = None,
     on_tiles: TileProgress | None = None,
 ) -> list[PairSummary]:
-    """Register every pair on ``client``, at most ``pairs_in_flight`` at once; summaries in input order.
+    """Register every pair on ``client`` in ``pool``'s threads; each summary goes into ``finished`` (by
+    name) as the pair ends; returns the summaries in input order.
 
-    On an interrupt (Ctrl-C, a job's time limit) pairs not yet started are dropped and the interrupt is
-    raised again; pairs in flight leave no outputs (they are written all or nothing), so a rerun resumes.
+    On an interrupt (Ctrl-C, SIGTERM) the pairs in flight are told that the batch stops, so that the
+    failures the closing client causes them are recorded as 'interrupted', and the interrupt is raised
+    again; :func:`summaries_after_interrupt` then says what became of each pair.
     """
-    pool = ThreadPoolExecutor(max_workers=max(1, pairs_in_flight), thread_name_prefix="sarlign-pair")
+    stopping = threading.Event()
+    futures = [pool.submit(register_one, pair, out_dir, client, on_tiles, stopping) for pair in pairs]
     try:
-        futures = [pool.submit(register_one, pair, out_dir, options, client, on_tiles) for pair in pairs]
         for future in as_completed(futures):
+            summary = future.result()
+            finished[summary.name] = summary
             if on_pair_done is not None:
-                on_pair_done(future.result())
-        return [future.result() for future in futures]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+                on_pair_done(summary)
+    except BaseException:
+        stopping.set()
+        raise
+    return [finished[pair.name] for pair in pairs]
+
+
+def summaries_after_interrupt(pairs: list[BatchPair], out_dir: Path, finished: dict[str, PairSummary]) -> list[PairSummary]:
+    """Every pair's summary once a batch was stopped: as it ended, else complete when its outputs made it
+    into place, else interrupted."""
+    late = earlier_results([p for p in pairs if p.name not in finished], out_dir)
+    return [finished.get(p.name) or late.get(p.name) or interrupted(p) for p in pairs]
 
 
 def write_summary(summaries: list[PairSummary], out_dir: Path) -> tuple[Path, Path]:
@@ -312,6 +218,6 @@ def write_summary(summaries: list[PairSummary], out_dir: Path) -> tuple[Path, Pa
             writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
             writer.writeheader()
             writer.writerows(rows)
-        counts = {status: sum(s.status == status for s in summaries) for status in ("done", "complete", "failed")}
+        counts = {status: sum(s.status == status for s in summaries) for status in STATUSES}
         json_tmp.write_text(json.dumps({"pairs": rows, "counts": counts}, indent=2) + "\n")
     return csv_path, json_path

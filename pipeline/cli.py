@@ -19,13 +19,18 @@ from rich.table import Table
 
 import sarlign
 from sarlign.errors import INTERRUPTED, OptionError, SarlignError
-from sarlign.georef.fit import FitGates
 from sarlign.locations import display_name
 from sarlign.models import registry
 from sarlign.pipeline.cluster import IN_PROCESS_MAX_TILES, Started, dask_client
-from sarlign.pipeline.plan import RegisterOptions, check_options
-from sarlign.tiling.inputs import band_selectors
-from sarlign.tiling.screening import ScreeningThresholds
+from sarlign.pipeline.command_options import with_options
+from sarlign.pipeline.options import (
+    BY_NAME,
+    PER_PAIR,
+    RUNNING,
+    RegisterOptions,
+    check_options,
+    register_options,
+)
 
 app = typer.Typer(
     help="Co-register Sentinel-1 SAR to Sentinel-2 optical scenes.\n\n"
@@ -109,55 +114,6 @@ def _progress(label: str, quiet: bool, lines: bool = False) -> Iterator:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _parse_bands(text: Optional[str]) -> Optional[tuple[str, ...]]:
-    """``4,3,2`` or ``B04,B03,B02`` to band selectors (checked by ``check_options``)."""
-    return band_selectors(text) if text else None
-
-
-def _parse_resolution(text: Optional[str]) -> Optional[tuple[float, float]]:
-    """``10`` or ``10,20`` to (x, y)."""
-    if text is None:
-        return None
-    try:
-        parts = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise OptionError("--target-resolution", f"expected X or X,Y, got {text!r}") from None
-    if len(parts) not in (1, 2):
-        raise OptionError("--target-resolution", f"expected X or X,Y, got {text!r}")
-    return (parts[0], parts[-1])
-
-
-def _parse_creation_options(items: list[str]) -> tuple[tuple[str, str], ...]:
-    """KEY=VALUE strings to (KEY, VALUE) pairs, keys upper-case as GDAL spells them."""
-    parsed = []
-    for item in items:
-        key, equals, value = item.partition("=")
-        if not equals or not key.strip():
-            raise OptionError("--co", f"expected KEY=VALUE, got {item!r}")
-        parsed.append((key.strip().upper(), value.strip()))
-    return tuple(parsed)
-
-
-def _parse_matcher_options(items: list[str]) -> tuple[tuple[str, object], ...]:
-    """KEY=VALUE strings to (key, value) pairs; values are read as int, float or bool when they look so."""
-    parsed = []
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise OptionError("--matcher-option", f"expected KEY=VALUE, got {item!r}")
-        value: object = text
-        for cast in (int, float):
-            try:
-                value = cast(text)
-                break
-            except ValueError:
-                pass
-        if text in ("true", "false"):
-            value = text == "true"
-        parsed.append((key, value))
-    return tuple(parsed)
-
-
 def _summary(report: dict) -> Table:
     c, q = report["correction"], report["quality"]
     table = Table(title="sarlign register", show_header=False)
@@ -177,100 +133,34 @@ def _summary(report: dict) -> Table:
     return table
 
 
-# Options shared by `register` and `batch`.
-MATCHER = typer.Option("cfog", "--matcher", help="Matcher name (see `sarlign matchers`).")
-MATCHER_SETTINGS = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable), e.g. template=128.")
-TRANSFORM = typer.Option("affine", "--transform", help="The model fitted: affine, translation, polynomial2, polynomial3, local (a smooth field over the affine, faded to it beyond the tie points) or auto (the simplest that predicts held-out tie points as well as the best). The richer models give the SAR a grid of GCPs instead of a geotransform; --resample warps through the model itself.")
-SEARCH_BUDGET = typer.Option(RegisterOptions.search_budget, "--search-budget", help="Most local searches over the whole scene: on large scenes the matcher searches fewer places per tile (never sparser than templates side by side). 0: full density everywhere.")
-SCHEDULER = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: start a local cluster).")
+# What a few commands besides register and batch take from the declared options.
+QUIET = typer.Option(False, "--quiet", "-q", help=BY_NAME["quiet"].help)
 WORKERS = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core).")
-DEVICE = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda.")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
-QUICKLOOK = typer.Option(False, "--quicklook", help="Also write three PNG pictures beside the output: NAME_checkerboard.png (reference and SAR squares before and after, with a full-resolution zoom), NAME_residuals.png (tie-point residual arrows over the scene) and NAME_field.png (the field a richer --transform applies beyond the affine, or the one a local field would apply).")
-MASK_CLOUDS = typer.Option(False, "--mask-clouds", help="Leave out the reference pixels a Sentinel-2 L2A product's scene classification (SCL) calls cloud, cloud shadow or cirrus.")
-PROGRESS_LINES = typer.Option(False, "--progress-lines", help="Report progress as plain lines 'PROGRESS tiles 3/40' on stderr instead of bars (for programs driving sarlign, e.g. the QGIS plugin).")
+DEVICE = typer.Option("auto", "--device", help=BY_NAME["device"].help)
 
 
 @app.command()
+@with_options()
 def register(
     reference: str = typer.Argument(..., help="Reference optical raster: any location GDAL opens (a file, /vsicurl/https://…, /vsizip/…, s3://…) with a CRS, a Sentinel-2 L1C/L2A product (.SAFE folder, MTD xml or .zip, also at a URL) or a STAC Item (JSON file or URL)."),
     sar: str = typer.Argument(..., help="Moving SAR raster: any location GDAL opens, a Sentinel-1 GRD product (.SAFE folder, manifest.safe or .zip) or a STAC Item; may be in another CRS and pixel size."),
     output: Path = typer.Option(..., "-o", "--output", help="Co-registered SAR (COG). The report (.json), tie points (.gpkg) and, with --resample, OUTPUT_resampled.tif go beside it."),
-    reference_bands: Optional[str] = typer.Option(None, "--reference-bands", help="Reference band(s), comma-separated: numbers from 1, or names (Sentinel-2 B08 or B8, B04,B03,B02, nir; a band description). Default: B8 for a Sentinel-2 product, else all bands, each scaled to its 2-98% range, averaged to grey."),
-    sar_band: Optional[str] = typer.Option(None, "--sar-band", help="SAR band to match: a number from 1 or a name (VV, VH, a band description). Default: VV for a Sentinel-1 product, else band 1. Every band of the raster read is written to the output."),
-    mask_clouds: bool = MASK_CLOUDS,
-    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="sigma0, beta0 or gamma0: the written SAR holds the Sentinel-1 GRD product's DN calibrated with its LUT (float32 linear power) instead of the DN. Needs a GRD product (SAFE folder or zip) on this machine."),
-    sar_scale: str = typer.Option("auto", "--sar-scale", help="SAR values: linear (power/amplitude, taken to dB), db, or auto (dB if any value is negative)."),
-    sar_nodata: Optional[float] = typer.Option(None, "--sar-nodata", help="SAR nodata value, overriding the file's."),
-    matcher: str = MATCHER,
-    matcher_option: list[str] = MATCHER_SETTINGS,
-    verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
-    transform: str = TRANSFORM,
-    tile_size: int = typer.Option(512, "--tile-size", help="Tile side in reference pixels."),
-    tile_overlap: int = typer.Option(0, "--tile-overlap", help="Overlap between neighbouring tiles in reference pixels."),
-    max_shift: int = typer.Option(40, "--max-shift", help="Largest misregistration searched for, in reference pixels."),
-    search_budget: int = SEARCH_BUDGET,
-    min_inliers: int = typer.Option(FitGates.min_inliers, "--min-inliers", help="Refuse a fit with fewer inlier tie points."),
-    max_rmse: float = typer.Option(FitGates.max_rmse_px, "--max-rmse", help="Refuse a fit whose inlier or held-out RMSE exceeds this (reference pixels)."),
-    inlier_threshold: float = typer.Option(FitGates.inlier_threshold_px, "--inlier-threshold", help="Residual (reference pixels) below which a tie point is an inlier."),
-    max_rotation: float = typer.Option(FitGates.max_rotation_deg, "--max-rotation", help="Refuse a fit that rotates either map axis by more than this (degrees): Sentinel-1 and -2 products are north-up, so a large rotation comes from wrong tie points."),
-    max_scale_change: float = typer.Option(FitGates.max_scale_change * 100, "--max-scale-change", help="Refuse a fit that changes the scale along either axis by more than this (percent)."),
-    min_valid: float = typer.Option(ScreeningThresholds.min_valid_fraction, "--min-valid", help="Skip tiles with a smaller fraction of valid pixels."),
-    min_structure: float = typer.Option(ScreeningThresholds.min_structure, "--min-structure", help="Skip tiles flatter than this (mean gradient of the 0-1 scaled image)."),
-    resample: bool = typer.Option(False, "--resample", help="Also write the SAR warped onto the reference grid (or the grid --target-crs and --target-resolution give)."),
-    target_crs: Optional[str] = typer.Option(None, "--target-crs", help="With --resample: the resampled output's CRS (e.g. EPSG:32633), covering the reference's extent. Default: the reference's."),
-    target_resolution: Optional[str] = typer.Option(None, "--target-resolution", help="With --resample: its pixel size in the target CRS's units, X or X,Y; pixel edges on multiples of it. Default: the reference's grid."),
-    resampling: str = typer.Option("bilinear", "--resampling", help="With --resample: nearest, bilinear, cubic or average (average of linear power, as the overviews)."),
-    creation_option: list[str] = typer.Option([], "--co", help="COG creation option KEY=VALUE for the raster outputs (repeatable), e.g. COMPRESS=ZSTD; keys: COMPRESS, LEVEL, PREDICTOR, QUALITY, BLOCKSIZE, BIGTIFF, NUM_THREADS, MAX_Z_ERROR."),
-    quicklook: bool = QUICKLOOK,
-    scheduler: Optional[str] = SCHEDULER,
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local cluster worker processes (default: one per core; without this option, jobs of at most 16 tiles run on threads in the sarlign process instead, which start at once)."),
-    device: str = DEVICE,
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    quiet: bool = QUIET,
-    progress_lines: bool = PROGRESS_LINES,
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout.", rich_help_panel=RUNNING),
+    *,
+    values: dict,
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
     with _failures_to_exit_codes(as_json), _stop_on_sigterm():
-        options = RegisterOptions(
-            reference_bands=_parse_bands(reference_bands),
-            sar_band=sar_band,
-            mask_clouds=mask_clouds,
-            calibrate=calibrate,
-            sar_scale=sar_scale,  # type: ignore[arg-type]
-            sar_nodata=sar_nodata,
-            matcher=matcher,
-            matcher_options=_parse_matcher_options(matcher_option),
-            verify=verify,
-            transform=transform,  # type: ignore[arg-type]
-            tile_size=tile_size,
-            tile_overlap=tile_overlap,
-            max_shift=max_shift,
-            search_budget=search_budget or None,
-            screening=ScreeningThresholds(min_valid, min_structure),
-            gates=FitGates(
-                inlier_threshold, min_inliers, max_rmse, max_rotation_deg=max_rotation, max_scale_change=max_scale_change / 100
-            ),
-            resample=resample,
-            target_crs=target_crs,
-            target_resolution=_parse_resolution(target_resolution),
-            resampling=resampling,
-            creation_options=_parse_creation_options(creation_option),
-            quicklook=quicklook,
-            device=device,
-        )
-        report = _register(reference, sar, output, options, overwrite, scheduler, workers, quiet, progress_lines)
+        options = register_options(values)
+        check_options(options)
+        report = _register(reference, sar, output, options, values)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
-    elif not quiet:
+    elif not values["quiet"]:
         err.print(_summary(report))
 
 
-def _register(
-    reference: str, sar: str, output: Path, options: RegisterOptions, overwrite: bool, scheduler: Optional[str],
-    workers: Optional[int], quiet: bool, progress_lines: bool,
-) -> dict:
+def _register(reference: str, sar: str, output: Path, options: RegisterOptions, values: dict) -> dict:
     """Check and plan the job (fail fast, before any cluster starts), then run it; returns the report.
 
     Unless ``--workers`` asks for worker processes, a job of few tiles runs on threads in this process
@@ -278,13 +168,13 @@ def _register(
     """
     from sarlign.pipeline.register import prepare, run
 
-    if workers is not None and workers < 1:
-        raise OptionError("--workers", f"must be at least 1, got {workers}")
-    job = prepare(reference, sar, output, options, overwrite)
+    scheduler, workers = values["scheduler"], values["workers"]
+    _check_workers(workers)
+    job = prepare(reference, sar, output, options, values["overwrite"])
     in_process = scheduler is None and workers is None and len(job.plan.recipes) <= IN_PROCESS_MAX_TILES
     started = Started()
     with dask_client(scheduler, workers, in_process=in_process, started=started) as client, _progress(
-        "tiles", quiet, progress_lines
+        "tiles", values["quiet"], values["progress_lines"]
     ) as progress:
         return run(job, client, progress, started.seconds)
 
@@ -369,73 +259,90 @@ def _resumable_on_interrupt() -> Iterator[None]:
 
 
 @app.command()
+@with_options()
 def batch(
-    pairs: Path = typer.Argument(..., help="CSV file with a header row: reference, sar, and optionally name (else the SAR file's stem)."),
+    pairs: Path = typer.Argument(..., help="CSV file with a header row: reference, sar, optionally name (else the SAR file's stem), and any option below with underscores (max_rotation, reference_bands, …) to set it for one pair; an empty cell keeps the batch's value."),
     out_dir: Path = typer.Option(..., "--out-dir", help="Folder for each pair's NAME.tif, NAME.json, NAME.gpkg and the batch summary (created if missing)."),
-    matcher: str = MATCHER,
-    matcher_option: list[str] = MATCHER_SETTINGS,
-    transform: str = TRANSFORM,
-    search_budget: int = SEARCH_BUDGET,
-    mask_clouds: bool = MASK_CLOUDS,
-    pairs_in_flight: int = typer.Option(2, "--pairs-in-flight", help="Pairs registered at once on the cluster (bounds the client's memory)."),
-    cluster: str = typer.Option("local", "--cluster", help="local (a LocalCluster, or --scheduler), slurm or pbs (dask-jobqueue, with --cluster-config)."),
-    cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML of dask-jobqueue settings plus `jobs` (see workflows/)."),
-    scheduler: Optional[str] = SCHEDULER,
-    workers: Optional[int] = WORKERS,
-    device: str = DEVICE,
-    quicklook: bool = QUICKLOOK,
-    quiet: bool = QUIET,
-    progress_lines: bool = PROGRESS_LINES,
+    pairs_in_flight: int = typer.Option(2, "--pairs-in-flight", help="Pairs registered at once on the cluster (bounds the client's memory).", rich_help_panel=RUNNING),
+    cluster: str = typer.Option("local", "--cluster", help="local (a LocalCluster, or --scheduler), slurm or pbs (dask-jobqueue, with --cluster-config).", rich_help_panel=RUNNING),
+    cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML of dask-jobqueue settings plus `jobs` and `start_timeout` (see workflows/).", rich_help_panel=RUNNING),
+    *,
+    values: dict,
 ) -> None:
     """Register many scene pairs; a rerun skips the pairs already complete and redoes the rest."""
-    from sarlign.pipeline.batch import (
-        check_pair_options,
-        prepare_out_dir,
-        read_pairs,
-        run_batch,
-        write_summary,
-    )
-    from sarlign.pipeline.jobqueue import CLUSTER_KINDS, jobqueue_client
+    from sarlign.pipeline.jobqueue import check_cluster_options
+    from sarlign.pipeline.pairs_file import read_pairs
 
     with _failures_to_exit_codes(), _resumable_on_interrupt():
-        if cluster != "local" and (cluster not in CLUSTER_KINDS or cluster_config is None):
-            raise OptionError("--cluster", f"must be local or one of {', '.join(CLUSTER_KINDS)}, the latter with --cluster-config")
-        for flag, value in (("--workers", workers), ("--pairs-in-flight", pairs_in_flight)):
-            if value is not None and value < 1:
-                raise OptionError(flag, f"must be at least 1, got {value}")
-        options = RegisterOptions(
-            matcher=matcher,
-            matcher_options=_parse_matcher_options(matcher_option),
-            transform=transform,  # type: ignore[arg-type]
-            search_budget=search_budget or None,
-            mask_clouds=mask_clouds,
-            quicklook=quicklook,
-            device=device,
-        )
-        check_options(options)
-        entries = read_pairs(pairs)
-        check_pair_options(entries, options, pairs)
-        prepare_out_dir(out_dir)
-        connect = jobqueue_client(cluster, cluster_config) if cluster != "local" else dask_client(scheduler, workers)
-        with _log_to(out_dir / "batch.log"), _stop_on_sigterm(), connect as client, _batch_progress(len(entries), quiet, progress_lines) as (
-            pair_done,
-            tiles,
-        ):
-            if not quiet and not progress_lines:
-                err.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
-            summaries = run_batch(entries, out_dir, options, client, pairs_in_flight, pair_done, tiles)
-        csv_path, _ = write_summary(summaries, out_dir)
-    failed = [s for s in summaries if s.status == "failed"]
-    if not quiet:
-        table = Table(title=f"sarlign batch: {len(summaries)} pairs, {len(failed)} failed ({csv_path})")
-        for column in ("pair", "status", "shift (px)", "RMSE (px)", "error"):
-            table.add_column(column)
-        for s in summaries:
-            shift = f"{s.shift_x_px:+.2f}, {s.shift_y_px:+.2f}" if s.shift_x_px is not None else ""
-            table.add_row(s.name, s.status, shift, f"{s.rmse_px:.2f}" if s.rmse_px is not None else "", s.error)
-        err.print(table)
-    if failed:
+        check_cluster_options(cluster, cluster_config, values["scheduler"], values["workers"])
+        _check_workers(values["workers"])
+        if pairs_in_flight < 1:
+            raise OptionError("--pairs-in-flight", f"must be at least 1, got {pairs_in_flight}")
+        check_options(register_options(values))
+        entries = read_pairs(pairs, {name: values[name] for name in PER_PAIR})
+        summaries = _run_batch(entries, out_dir, pairs_in_flight, cluster, cluster_config, values)
+    _batch_table(summaries, out_dir, values["quiet"])
+    if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
+
+
+def _run_batch(entries: list, out_dir: Path, pairs_in_flight: int, cluster: str, cluster_config: Optional[Path],
+               values: dict) -> list:
+    """Register the pairs not complete yet on a cluster started for them (none when every pair is complete);
+    the summary is written however the batch ends, an interrupt included."""
+    from sarlign.pipeline.batch import (
+        earlier_results,
+        pair_threads,
+        prepare_out_dir,
+        run_batch,
+        summaries_after_interrupt,
+        write_summary,
+    )
+    from sarlign.pipeline.jobqueue import jobqueue_client
+
+    prepare_out_dir(out_dir)
+    finished = {} if values["overwrite"] else earlier_results(entries, out_dir)
+    pending = [pair for pair in entries if pair.name not in finished]
+    quiet, lines = values["quiet"], values["progress_lines"]
+    with _log_to(out_dir / "batch.log"), _stop_on_sigterm():
+        try:
+            if pending:
+                connect = (jobqueue_client(cluster, cluster_config, say=err.print) if cluster != "local"
+                           else dask_client(values["scheduler"], values["workers"]))
+                with pair_threads(pairs_in_flight) as pool, connect as client, _batch_progress(len(entries), quiet, lines) as (
+                    pair_done, tiles
+                ):
+                    for summary in finished.values():
+                        if pair_done is not None:
+                            pair_done(summary)
+                    if not quiet and not lines:
+                        err.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
+                    run_batch(pending, out_dir, client, pool, finished, pair_done, tiles)
+        except BaseException:
+            write_summary(summaries_after_interrupt(entries, out_dir, finished), out_dir)
+            raise
+    summaries = [finished[pair.name] for pair in entries]
+    write_summary(summaries, out_dir)
+    return summaries
+
+
+def _batch_table(summaries: list, out_dir: Path, quiet: bool) -> None:
+    """The batch's summary table on stderr."""
+    if quiet:
+        return
+    failed = sum(s.status == "failed" for s in summaries)
+    table = Table(title=f"sarlign batch: {len(summaries)} pairs, {failed} failed ({out_dir / 'batch_summary.csv'})")
+    for column in ("pair", "status", "shift (px)", "RMSE (px)", "error"):
+        table.add_column(column)
+    for s in summaries:
+        shift = f"{s.shift_x_px:+.2f}, {s.shift_y_px:+.2f}" if s.shift_x_px is not None else ""
+        table.add_row(s.name, s.status, shift, f"{s.rmse_px:.2f}" if s.rmse_px is not None else "", s.error)
+    err.print(table)
+
+
+def _check_workers(workers: Optional[int]) -> None:
+    if workers is not None and workers < 1:
+        raise OptionError("--workers", f"must be at least 1, got {workers}")
 
 
 @app.command()
@@ -472,18 +379,14 @@ def pairs(
 
 
 @app.command("eval")
+@with_options(tuple(BY_NAME[name] for name in ("matcher", "matcher_option", "verify", "transform", "scheduler", "workers", "quiet")))
 def evaluate(
     data: Path = typer.Argument(..., help="Folder holding pairs/volkov_s1s2 (aligned pairs) and geotiff/cfog (Rosenheim check points)."),
-    matcher: str = typer.Option("cfog", "--matcher", help="Matcher to evaluate."),
-    matcher_option: list[str] = typer.Option([], "--matcher-option", help="Matcher setting KEY=VALUE (repeatable)."),
-    verify: bool = typer.Option(False, "--verify/--no-verify", help="Drop tie points the learned patch verifier rejects before the global fit."),
-    transform: str = TRANSFORM,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figures and every case's residuals as JSON here."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the generated cases and outputs here (default: a temporary folder)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random misregistrations."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler."),
-    workers: Optional[int] = WORKERS,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+    *,
+    values: dict,
 ) -> None:
     """Measure registration precision and accuracy on real aligned pairs (T, A and X cases per pair)."""
     import tempfile
@@ -497,28 +400,27 @@ def evaluate(
     from sarlign.training.volkov import VOLKOV_GATES
 
     with _failures_to_exit_codes():
-        options = RegisterOptions(
-            matcher=matcher, matcher_options=_parse_matcher_options(matcher_option), verify=verify, max_shift=80,
+        options = dataclasses.replace(
+            register_options(values), max_shift=80,
             gates=VOLKOV_GATES,  # the Volkov pairs' own distortion and the A cases' warps
-            transform=transform,  # type: ignore[arg-type]
-            resample=transform not in ("affine", "translation"),  # a richer model's output is read resampled
+            resample=values["transform"] not in ("affine", "translation"),  # a richer model's output is read resampled
         )
         check_options(options)
         check_layout(data)
     with tempfile.TemporaryDirectory(prefix="sarlign-eval-") as tmp, _failures_to_exit_codes():
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        with dask_client(scheduler, workers) as client:
-            with _progress("cases", quiet) as progress:
+        with dask_client(values["scheduler"], values["workers"]) as client:
+            with _progress("cases", values["quiet"]) as progress:
                 results = evaluate_pairs(data, folder, client, options, seed, progress)
             checkpoints = evaluate_checkpoints(data, folder, client, options)
     summary = summarise(results)
     if output:
-        payload = {"matcher": matcher, "verify": verify, "transform": transform, "seed": seed, "summary": summary,
+        payload = {**{name: values[name] for name in ("matcher", "verify", "transform")}, "seed": seed, "summary": summary,
                    "rosenheim": checkpoints,
                    "residuals": results.to_dict(data="list")}
         output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    if not quiet:
+    if not values["quiet"]:
         err.print(_eval_table(summary, checkpoints))
 
 

@@ -12,9 +12,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import dask
 from distributed import Client, LocalCluster
@@ -29,6 +30,7 @@ WORKER_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD
 # on one core at most, where starting worker processes (each importing torch and GDAL) costs several
 # seconds before the first tile (BENCHMARKS.md, "Start-up").
 IN_PROCESS_MAX_TILES = 16
+T = TypeVar("T")
 
 
 def default_workers() -> int:
@@ -44,25 +46,55 @@ class Started:
 
 
 @contextmanager
-def _local_cluster(**settings: object) -> Iterator[LocalCluster]:
-    """A started ``LocalCluster`` whose worker processes never see Ctrl-C.
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a cluster starts, and raise them as KeyboardInterrupt once it has.
 
-    A terminal sends SIGINT to the whole process group, and every worker would print its own traceback;
-    the client stops them itself. So SIGINT is ignored while the cluster starts: child processes keep an
-    ignored disposition across ``exec``, and Python then installs no KeyboardInterrupt handler in them.
-    (This process ignores a Ctrl-C pressed during those seconds too; one pressed once the workers are up
-    stops it.)
+    A terminal sends SIGINT to the whole process group, and every worker process would print its own
+    traceback; the client stops them itself. So SIGINT is ignored while the cluster starts: the processes
+    started meanwhile keep an ignored disposition across ``exec``, and Python then installs no
+    KeyboardInterrupt handler in them. It is also blocked in this thread (and so in the threads started
+    meanwhile): Linux never discards a blocked signal, so a Ctrl-C pressed during those seconds (tens of
+    them on busy CPUs) stays pending and is raised here when the block ends. A SIGTERM meanwhile is
+    recorded and raised likewise. The caller's cluster context then closes what was started.
     """
     if threading.current_thread() is not threading.main_thread():
-        with LocalCluster(**settings) as cluster:
-            yield cluster
+        yield
         return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    received: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    handlers = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN), signal.SIGTERM: signal.signal(signal.SIGTERM, hold)}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        cluster = LocalCluster(**settings)
+        yield
     finally:
-        signal.signal(signal.SIGINT, handler)
-    with cluster:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held meanwhile is raised now
+    if received:
+        raise KeyboardInterrupt(f"signal {received[0]} while the cluster started")
+
+
+def start_cluster(start: Callable[[], T]) -> T:
+    """``start()`` (a cluster's constructor) with interrupts held (see :func:`interrupts_held`); one that
+    arrived meanwhile closes the started cluster and is raised."""
+    started: list = []
+    try:
+        with interrupts_held():
+            started.append(start())
+    except KeyboardInterrupt:
+        for cluster in started:
+            cluster.close()
+        raise
+    return started[0]
+
+
+@contextmanager
+def _local_cluster(**settings: object) -> Iterator[LocalCluster]:
+    """A started ``LocalCluster`` whose worker processes never see Ctrl-C (see :func:`interrupts_held`)."""
+    with start_cluster(lambda: LocalCluster(**settings)) as cluster:
         yield cluster
 
 

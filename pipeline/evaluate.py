@@ -31,8 +31,8 @@ from sarlign.pipeline.eval_measure import (
     read_on_grid,
     window_residuals,
 )
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.outputs import OutputPaths
-from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import register_pair
 from sarlign.training.volkov import load_pairs, write_geotiffs
 

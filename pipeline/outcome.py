@@ -17,7 +17,8 @@ from sarlign.georef.fit import GlobalFit, TiePoints, residual_vectors_px
 from sarlign.georef.gcps import corrected_gcps, field_gcps, gcp_nodes
 from sarlign.georef.kriging import noise_weights
 from sarlign.georef.residual_structure import diagnose
-from sarlign.pipeline.plan import Plan, RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
+from sarlign.pipeline.plan import Plan
 from sarlign.pipeline.tasks import TileResult, tile_status
 
 

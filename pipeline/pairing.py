@@ -25,7 +25,7 @@ from shapely.geometry import Polygon, shape
 from sarlign.errors import InputError
 from sarlign.georef.staging import staged
 from sarlign.locations import is_local_file
-from sarlign.pipeline.batch import name_from_location
+from sarlign.pipeline.pairs_file import name_from_location
 from sarlign.pipeline.stac import acquisition_time, parse_time
 from sarlign.tiling.inputs import resolve_input
 from sarlign.tiling.scene import open_raster

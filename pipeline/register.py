@@ -37,9 +37,10 @@ from sarlign.georef.staging import remove_stale_temporaries, staged, temporary_f
 from sarlign.georef.styles import arrow_exaggeration, write_default_styles
 from sarlign.georef.tiepoints import write_tie_points, write_tiles
 from sarlign.models.base import Correspondences
+from sarlign.pipeline.options import MAX_SHIFT_LIMIT, RegisterOptions, check_options
 from sarlign.pipeline.outcome import Outcome
 from sarlign.pipeline.outputs import OutputPaths, check_outputs, remove_unwanted
-from sarlign.pipeline.plan import MAX_SHIFT_LIMIT, Plan, RegisterOptions, check_options, plan_pair
+from sarlign.pipeline.plan import Plan, plan_pair
 from sarlign.pipeline.report import build_report, jsonable, write_report
 from sarlign.pipeline.stac import build_item, write_item
 from sarlign.pipeline.tasks import TileResult, match_read_tiles, read_and_match_tiles, read_tile, tile_status

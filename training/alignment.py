@@ -17,7 +17,7 @@ from distributed import Client
 
 import sarlign
 from sarlign.errors import FitRefusedError
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.register import register_pair
 from sarlign.training.volkov import load_pairs, write_geotiffs
 

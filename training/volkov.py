@@ -19,7 +19,7 @@ import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
-from sarlign.georef.fit import FitGates
+from sarlign.georef.gates import FitGates
 
 # The Volkov pairs carry the dataset's own manual projective refinement: affine fits to them turn an axis by
 # up to 2.2° and scale by up to 2.7 % (measured on the 50 training pairs, training/alignments/). Fits to

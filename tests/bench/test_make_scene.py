@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from distributed import Client, LocalCluster
 
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.register import register_pair
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "make_scene.py"

@@ -13,8 +13,8 @@ import pytest
 from affine import Affine
 from distributed import Client, LocalCluster
 
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.outputs import OutputPaths
-from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import register_pair
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_101_{}.tif"

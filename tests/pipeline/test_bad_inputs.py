@@ -247,7 +247,7 @@ def test_damage_found_only_while_reading_a_tile_exits_2_naming_the_file(sarlign,
 def test_a_read_error_on_a_worker_process_reaches_the_client_as_bad_input(demo_pair, out_dir, tmp_path):
     """Across process workers too: the error is pickled on the worker and raised again in the client."""
     from sarlign.pipeline.cluster import dask_client
-    from sarlign.pipeline.plan import RegisterOptions
+    from sarlign.pipeline.options import RegisterOptions
     from sarlign.pipeline.register import prepare, run
 
     sar = damaged_sar(demo_pair[1], tmp_path / "damaged.tif")
@@ -304,7 +304,7 @@ def test_a_batch_out_dir_that_is_a_file_exits_2(sarlign, demo_pair, tmp_path):
 
 def test_a_pairs_file_saved_by_excel_is_read(demo_pair, tmp_path):
     """Excel writes CSV as UTF-8 with a byte-order mark before the first column's name."""
-    from sarlign.pipeline.batch import read_pairs
+    from sarlign.pipeline.pairs_file import read_pairs
 
     pairs = tmp_path / "pairs.csv"
     pairs.write_bytes(f"\ufeffreference,sar,name\r\n{demo_pair[0]},{demo_pair[1]},demo\r\n".encode())
@@ -313,7 +313,7 @@ def test_a_pairs_file_saved_by_excel_is_read(demo_pair, tmp_path):
 
 
 def test_batch_keeps_gdal_locations_verbatim_and_names_pairs_after_them(tmp_path):
-    from sarlign.pipeline.batch import read_pairs
+    from sarlign.pipeline.pairs_file import read_pairs
 
     pairs = tmp_path / "pairs.csv"
     locations = ["/vsicurl/https://example.com/s1/S1_VV.tif?sig=a%2Fb", "/vsizip//data/p.zip/S1 VH.tif"]

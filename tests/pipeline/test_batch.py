@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,11 @@ from affine import Affine
 from typer.testing import CliRunner
 
 from sarlign.errors import InputError
-from sarlign.pipeline.batch import BatchPair, read_pairs, run_batch
+from sarlign.pipeline.batch import pair_threads, run_batch
 from sarlign.pipeline.cli import app
 from sarlign.pipeline.cluster import dask_client
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
+from sarlign.pipeline.pairs_file import BatchPair, read_pairs
 
 VOLKOV = "geotiff/volkov_s1s2_derived/volkov_{}_{}.tif"
 SHIFTS = [(12, -7), (-9, 4), (5, 15)]  # applied to the SAR geotransform, reference pixels (x, y)
@@ -107,12 +109,15 @@ def test_a_rerun_redoes_a_pair_whose_output_was_lost(batch_runs, tmp_path):
     "text, problem",
     [
         ("sar,name\na.tif,a\n", "lacks the column(s) reference"),
-        ("reference,sar,colour\na.tif,b.tif,red\n", "unknown column(s) colour"),
+        ("reference,sar,colour\na.tif,b.tif,red\n", "unknown column 'colour'"),
+        ("reference,sar,workers\na.tif,b.tif,2\n", "--workers applies to the whole batch"),
+        ("reference,sar,max_rotation\na.tif,b.tif,90\n", "line 2: max_rotation (its column): must be above 0 and at most 45°"),
+        ("reference,sar,resample\na.tif,b.tif,maybe\n", "line 2: resample 'maybe': expected true or false"),
         ("reference,sar\na.tif,\n", "line 2"),
         ("reference,sar,name\na.tif,b.tif,x\nc.tif,d.tif,x\n", "repeated: x"),
         ("reference,sar\n", "has no pairs"),
         ("reference,sar,max_shift\na.tif,b.tif,far\n", "line 2: max_shift 'far'"),
-        ("reference,sar,matcher\na.tif,b.tif,sift\n", "line 2: matcher 'sift': must be one of"),
+        ("reference,sar,matcher\na.tif,b.tif,sift\n", "line 2: matcher (its column): unknown matcher 'sift'"),
     ],
 )
 def test_a_bad_pairs_file_is_refused_with_its_problem(tmp_path, text, problem):
@@ -123,12 +128,15 @@ def test_a_bad_pairs_file_is_refused_with_its_problem(tmp_path, text, problem):
     assert problem in str(raised.value)
 
 
-def test_per_pair_options_are_parsed_and_empty_cells_keep_the_batch_defaults(tmp_path):
+def test_per_pair_options_are_parsed_and_empty_cells_keep_the_batch_s_values(tmp_path):
     pairs_csv = tmp_path / "pairs.csv"
-    pairs_csv.write_text('reference,sar,reference_bands,sar_nodata,search_budget\nr.tif,s.tif,"2,3,4",-9999,0\nr.tif,t.tif,,,\n')
-    first, second = read_pairs(pairs_csv)
-    assert first.options == {"reference_bands": ("2", "3", "4"), "sar_nodata": -9999.0, "search_budget": None}
-    assert second.options == {}
+    pairs_csv.write_text("reference,sar,reference_bands,sar_nodata,search_budget,max_scale_change,resample,matcher_option\n"
+                         'r.tif,s.tif,"2,3,4",-9999,0,3,yes,template=128;stride=32\nr.tif,t.tif,,,,,,\n')
+    first, second = read_pairs(pairs_csv, {"max_rotation": 2.0, "search_budget": 1000})
+    assert (first.options.reference_bands, first.options.sar_nodata, first.options.search_budget) == (("2", "3", "4"), -9999.0, None)
+    assert (first.options.gates.max_scale_change, first.options.gates.max_rotation_deg, first.options.resample) == (0.03, 2.0, True)
+    assert first.options.matcher_options == (("template", 128), ("stride", 32))
+    assert second.options == RegisterOptions(search_budget=1000, gates=replace(RegisterOptions().gates, max_rotation_deg=2.0))
 
 
 def _reported(out_dir: Path) -> set[str]:
@@ -145,10 +153,14 @@ def test_sigterm_stops_a_batch_cleanly_and_the_next_run_resumes(batch_runs, tmp_
     while process.poll() is None and not _reported(out_dir):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=120) != 0
+    assert process.wait(timeout=60) == 130
     finished_before = _reported(out_dir)
     assert finished_before and len(finished_before) < len(batch_runs["expected"])
     assert not [p for p in out_dir.iterdir() if ".partial" in p.name]
+    stopped = _summary(out_dir)  # written on the interrupt: every pair as it stood, none failed for it
+    assert {n for n in batch_runs["expected"] if stopped[n]["status"] in ("done", "complete")} == finished_before
+    assert {stopped[n]["status"] for n in batch_runs["expected"] if n not in finished_before} == {"interrupted"}
+    assert "Cancelled" not in (out_dir / "batch.log").read_text()
     assert _batch(batch_runs["pairs_csv"], out_dir).exit_code == 1  # the corrupt pair
     summary = _summary(out_dir)
     assert {n for n in batch_runs["expected"] if summary[n]["status"] == "complete"} == finished_before
@@ -168,9 +180,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(batch_runs, tmp_path):
     names = [n for n in batch_runs["expected"] if n.startswith("v101")][:2]
     undisturbed = {n: json.loads((batch_runs["out_dir"] / f"{n}.json").read_text()) for n in names}
     pairs = [BatchPair(n, undisturbed[n]["inputs"]["reference"]["path"], undisturbed[n]["inputs"]["sar"]["path"]) for n in names]
-    with dask_client(workers=2) as client, ThreadPoolExecutor(1) as pool:
+    with pair_threads(2) as threads, dask_client(workers=2) as client, ThreadPoolExecutor(1) as pool:
         victim = next(iter(client.run(os.getpid).values()))
-        batch = pool.submit(run_batch, pairs, tmp_path, RegisterOptions(), client, 2)
+        batch = pool.submit(run_batch, pairs, tmp_path, client, threads, {})
         while not any(client.processing().values()):
             time.sleep(0.05)
         time.sleep(1.0)  # a few tiles in: some done, some running
@@ -186,7 +198,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(batch_runs, tmp_path):
 
 def test_the_example_pairs_file_in_workflows_reads():
     pairs = read_pairs(Path(__file__).resolve().parents[2] / "workflows" / "pairs.csv")
-    assert [p.options for p in pairs] == [{}, {}, {"max_shift": 80}]
+    assert [p.options.max_shift for p in pairs] == [40, 40, 80]
     assert pairs[2].sar.startswith("/vsis3/")
 
 

@@ -13,7 +13,7 @@ from sarlign.errors import FitRefusedError
 from sarlign.georef.robust import fit_least_squares
 from sarlign.pipeline import evaluate
 from sarlign.pipeline.evaluate import evaluate_checkpoints, evaluate_pairs, summarise
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
 
 NAN = (np.nan, np.nan)
 

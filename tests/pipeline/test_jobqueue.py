@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 from sarlign.errors import InputError
-from sarlign.pipeline.jobqueue import jobqueue_cluster, read_cluster_config
+from sarlign.pipeline.jobqueue import WORKER_PROLOGUE, jobqueue_cluster, read_cluster_config
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def _job_script(kind: str, config_name: str) -> tuple[str, int]:
-    config, jobs = read_cluster_config(WORKFLOWS / config_name)
+    config, jobs, _ = read_cluster_config(WORKFLOWS / config_name)
     with jobqueue_cluster(kind, config) as cluster:
         return cluster.job_script(), jobs
 
@@ -25,6 +25,20 @@ def test_the_slurm_example_asks_for_its_account_partition_time_and_single_thread
     assert "source \"$HOME/sarlign/.venv/bin/activate\"" in script
     assert "--nworkers 8" in script and "--nthreads 1" in script
     assert "--resources" not in script
+    assert WORKER_PROLOGUE in script  # glibc's own malloc trimming in every worker job, as in local workers
+
+
+def test_the_worker_environment_dask_reads_keeps_its_defaults_and_unsets_only_malloc_trimming():
+    import copy
+
+    import dask.config
+
+    name, value = WORKER_PROLOGUE.removeprefix("export ").split("=", 1)
+    from_environment = dask.config.collect(paths=[], env={name: value.strip('"')})
+    merged = dask.config.update(dask.config.merge(*copy.deepcopy(dask.config.defaults)), from_environment)
+    environ = merged["distributed"]["nanny"]["pre-spawn-environ"]
+    assert environ["MALLOC_TRIM_THRESHOLD_"] is None
+    assert environ["OMP_NUM_THREADS"] == 1
 
 
 def test_the_slurm_gpu_example_starts_workers_that_offer_a_gpu():
@@ -41,7 +55,8 @@ def test_the_pbs_example_asks_for_its_queue_and_account():
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("- a\n- b\n", "must be a YAML mapping"), ("jobs: 0\ncores: 1\nmemory: 1GiB\n", "'jobs' must be"), ("cores: [1\n", "cannot be read")],
+    [("- a\n- b\n", "must be a YAML mapping"), ("jobs: 0\ncores: 1\nmemory: 1GiB\n", "'jobs' must be"), ("cores: [1\n", "cannot be read"),
+     ("start_timeout: -5\n", "'start_timeout' must be")],
 )
 def test_a_bad_cluster_config_is_refused_with_its_problem(tmp_path, text, problem):
     path = tmp_path / "cluster.yaml"

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from sarlign.pipeline.batch import read_pairs
+from sarlign.pipeline.pairs_file import read_pairs
 
 DAY = "2023-06-{:02d}T10:00:00Z"
 

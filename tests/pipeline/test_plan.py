@@ -6,7 +6,8 @@ from affine import Affine
 
 from sarlign.errors import InputError
 from sarlign.models.cfog import CfogMatcher
-from sarlign.pipeline.plan import RegisterOptions, plan_pair
+from sarlign.pipeline.options import RegisterOptions
+from sarlign.pipeline.plan import plan_pair
 
 REF_TRANSFORM = Affine(10.0, 0.0, 500_000.0, 0.0, -10.0, 5_000_000.0)
 

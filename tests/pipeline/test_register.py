@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from distributed import Client, Scheduler, SpecCluster, Worker, get_task_stream
 
-from sarlign.pipeline.plan import RegisterOptions, plan_pair
+from sarlign.pipeline.options import RegisterOptions
+from sarlign.pipeline.plan import plan_pair
 from sarlign.pipeline.register import GPU_BATCH, has_gpu_workers, match_tiles
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"

@@ -28,8 +28,8 @@ from shapely.geometry import shape
 
 import sarlign
 from sarlign.georef.raster_out import GcpGeoreference, write_regeoreferenced_cog
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.outputs import OutputPaths
-from sarlign.pipeline.plan import RegisterOptions
 from sarlign.pipeline.register import register_pair
 from sarlign.pipeline.stac import acquisition_time, build_item
 

@@ -454,7 +454,7 @@ def test_the_plugin_offers_sarlign_s_transforms_and_matchers():
     import ast
     from typing import get_args
 
-    from sarlign.georef.fit import TransformKind
+    from sarlign.georef.gates import TransformKind
     from sarlign.models import registry
 
     source = (REPO_ROOT / "qgis_plugin" / PLUGIN / "algorithm.py").read_text()

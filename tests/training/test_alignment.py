@@ -8,7 +8,7 @@ import pytest
 import rasterio
 from distributed import Client, LocalCluster
 
-from sarlign.pipeline.plan import RegisterOptions
+from sarlign.pipeline.options import RegisterOptions
 from sarlign.training.alignment import refine_alignments, sar_to_optical
 from sarlign.training.volkov import open_png
 
