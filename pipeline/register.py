@@ -19,7 +19,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 
 from sarlign.coords import map_points, map_vectors
-from sarlign.errors import FitRefusedError, OutputWriteError
+from sarlign.errors import FitRefusedError, OptionError, OutputWriteError
 from sarlign.georef.calibration import write_calibrated
 from sarlign.georef.displacement import write_displacement_cog
 from sarlign.georef.fit import TiePoints, fit_global, residual_vectors_px, suggested_max_shift
@@ -244,6 +244,9 @@ class Job:
     plan_s: float
 
 
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
 def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, overwrite: bool = False) -> Job:
     """Check inputs and outputs and plan the tiles, before any cluster is started.
 
@@ -254,6 +257,8 @@ def prepare(reference: str, sar: str, output: Path, options: RegisterOptions, ov
     check_options(options)
     outputs = OutputPaths.beside(Path(output))
     check_outputs(outputs, [reference, sar], overwrite)
+    if Path(output).suffix.lower() not in GEOTIFF_SUFFIXES:  # the output is a COG, whatever its name says
+        raise OptionError("--output", f"{output} must end in .tif or .tiff: the co-registered SAR is a Cloud-Optimized GeoTIFF")
     plan = plan_pair(reference, sar, options)
     remove_stale_temporaries(outputs.folder)  # what killed runs left in the output folder
     return Job(plan, options, outputs, time.perf_counter() - started)

@@ -108,6 +108,13 @@ def test_output_that_is_an_existing_folder_exits_2_even_with_overwrite(sarlign, 
     assert _files(out_dir) == [] and _files(out_dir.parent) == ["out"]
 
 
+@pytest.mark.parametrize("name", ["out.png", "out.jpg", "out"])
+def test_an_output_that_is_not_named_as_a_geotiff_exits_2_and_writes_nothing(name, sarlign, demo_pair, out_dir):
+    ran = sarlign("register", *demo_pair, "-o", out_dir / name)
+    assert ran.code == 2 and "--output" in ran.stderr and "must end in .tif or .tiff" in ran.stderr, ran
+    assert _files(out_dir) == []
+
+
 def test_a_sidecar_path_that_is_a_folder_exits_2(sarlign, demo_pair, out_dir):
     (out_dir / "x.json").mkdir()
     ran = sarlign("register", *demo_pair, "-o", out_dir / "x.tif", "--overwrite")
