@@ -24,7 +24,6 @@ from distributed import Client
 
 from sarlign.errors import InputError, SarlignError
 from sarlign.georef.staging import remove_stale_temporaries, staged
-from sarlign.pipeline.options import RegisterOptions
 from sarlign.pipeline.outputs import (
     OutputPaths,
     check_name,
@@ -87,9 +86,9 @@ def outputs_of(pair: BatchPair, out_dir: Path) -> OutputPaths:
     return OutputPaths.beside(out_dir / f"{pair.name}.tif")
 
 
-def completed_report(pair: BatchPair, outputs: OutputPaths, options: RegisterOptions) -> dict | None:
-    """The pair's report when an earlier run completed it for the same inputs, with every output ``options``
-    want (a run without --quicklook made no quicklooks), every output it lists there, and the raster carrying
+def completed_report(pair: BatchPair, outputs: OutputPaths) -> dict | None:
+    """The pair's report when an earlier run completed it for the same inputs, with every output the pair's
+    options want (a run without --quicklook made no quicklooks), every output it lists there, and the raster carrying
     the georeferencing the report gives (geotransform, or GCPs); None otherwise."""
     try:
         report = json.loads(outputs.report.read_text())
@@ -98,7 +97,7 @@ def completed_report(pair: BatchPair, outputs: OutputPaths, options: RegisterOpt
             return None
         if (inputs["reference"]["path"], inputs["sar"]["path"]) != (pair.reference, pair.sar):
             return None
-        if not set(outputs.wanted(options.resample, options.quicklook)) <= set(report["outputs"]):
+        if not set(outputs.wanted(pair.options.resample, pair.options.quicklook)) <= set(report["outputs"]):
             return None
         if not all(Path(p).is_file() for p in report["outputs"].values()):
             return None
@@ -128,7 +127,7 @@ def earlier_results(pairs: list[BatchPair], out_dir: Path) -> dict[str, PairSumm
     results = {}
     for pair in pairs:
         outputs = outputs_of(pair, out_dir)
-        report = completed_report(pair, outputs, pair.options)
+        report = completed_report(pair, outputs)
         if report is not None:
             results[pair.name] = _summary(pair, outputs, report, "complete")
     return results

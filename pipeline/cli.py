@@ -151,9 +151,7 @@ def register(
 ) -> None:
     """Register a SAR scene to an optical reference: updated geotransform, tie points and a report."""
     with _failures_to_exit_codes(as_json), _stop_on_sigterm():
-        options = register_options(values)
-        check_options(options)
-        report = _register(reference, sar, output, options, values)
+        report = _register(reference, sar, output, register_options(values), values)  # prepare() checks the options
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     elif not values["quiet"]:

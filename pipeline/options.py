@@ -262,14 +262,13 @@ def defaults() -> dict[str, object]:
     return {option.name: option.default_value for option in OPTIONS}
 
 
-def register_options(values: Mapping[str, object], **fixed: object) -> RegisterOptions:
-    """The :class:`RegisterOptions` that option values give (missing ones take their defaults); ``fixed``
-    sets fields no option reaches (``seed``).
+def register_options(values: Mapping[str, object]) -> RegisterOptions:
+    """The :class:`RegisterOptions` that option values give (missing ones take their defaults).
 
     Raises:
         OptionError: a value that cannot be read (``--target-resolution 10,x``).
     """
-    top: dict[str, object] = dict(fixed)
+    top: dict[str, object] = {}
     nested: dict[str, dict[str, object]] = {}
     for option in OPTIONS:
         if option.field is None or option.name not in values:
